@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Checks that the lab booted the way every measurement assumes: the CPUs the
+ * command line isolates are isolated and nohz_full, the page-table sync is
+ * compiled in (not the no-op stub), and the trace events used to count IPIs
+ * exist. A kernel that silently lost one of these would make every IPI count
+ * meaningless.
+ */
+#include "ipicount.h"
+#include "ktap.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Copy the value of "key=" from /proc/cmdline into @out; "" if absent. */
+static void cmdline_value(const char *key, char *out, unsigned long size)
+{
+	char buf[4096], *p, *end;
+	unsigned long len = strlen(key);
+
+	out[0] = '\0';
+	if (read_file("/proc/cmdline", buf, sizeof(buf)) < 0)
+		return;
+	for (p = buf; (p = strstr(p, key)); p += len) {
+		if (p != buf && p[-1] != ' ')
+			continue;
+		if (p[len] != '=')
+			continue;
+		p += len + 1;
+		end = p + strcspn(p, " \n");
+		if ((unsigned long)(end - p) >= size)
+			return;
+		memcpy(out, p, (size_t)(end - p));
+		out[end - p] = '\0';
+		return;
+	}
+}
+
+static void sysfs_value(const char *path, char *out, unsigned long size)
+{
+	if (read_file(path, out, size) < 0) {
+		out[0] = '\0';
+		return;
+	}
+	out[strcspn(out, "\n")] = '\0';
+}
+
+static bool file_has_word(const char *path, const char *word)
+{
+	char line[512];
+	bool found = false;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *p = strstr(line, word);
+
+		found = p && p > line && p[-1] == ' ' && (p[strlen(word)] == '\n' ||
+					      p[strlen(word)] == ' ' ||
+					      p[strlen(word)] == '\t');
+	}
+	fclose(f);
+	return found;
+}
+
+static void check_matches_cmdline(struct ktap *k, const char *param,
+				  const char *path, const char *name)
+{
+	char want[128], got[128];
+
+	cmdline_value(param, want, sizeof(want));
+	sysfs_value(path, got, sizeof(got));
+	ktap_diag("%s: command line '%s', %s '%s'", param, want, path, got);
+	ktap_result(k, want[0] && !strcmp(want, got), name);
+}
+
+int main(void)
+{
+	char uptime[64];
+	struct ktap k;
+
+	ktap_header(&k, 6);
+	sysfs_value("/proc/uptime", uptime, sizeof(uptime));
+	ktap_diag("metric boot_uptime_seconds=%.*s",
+		  (int)strcspn(uptime, " "), uptime);
+	ktap_diag("online cpus: %ld", sysconf(_SC_NPROCESSORS_ONLN));
+
+	check_matches_cmdline(&k, "nohz_full",
+			      "/sys/devices/system/cpu/nohz_full",
+			      "nohz_full_cpus_as_requested");
+	check_matches_cmdline(&k, "isolcpus",
+			      "/sys/devices/system/cpu/isolated",
+			      "isolated_cpus_as_requested");
+	ktap_result(&k, sysconf(_SC_NPROCESSORS_ONLN) >= 2,
+		    "smp_cpus_online");
+	/* The static callback exists only where the sync is not a no-op. */
+	ktap_result(&k, file_has_word("/proc/kallsyms", QS_SYNC_CALLBACK),
+		    "page_table_sync_compiled_in");
+	ktap_result(&k, access(QS_TRACEFS "/events/csd/csd_function_entry/filter",
+			       W_OK) == 0, "csd_trace_event_present");
+	ktap_result(&k, access("/sys/kernel/mm/transparent_hugepage/enabled",
+			       W_OK) == 0, "thp_sysfs_present");
+	return ktap_finish(&k);
+}

@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "ipicount.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define EVENT_DIR QS_TRACEFS "/events/csd/csd_function_entry"
+
+struct saved_setting {
+	const char *path;
+	char value[256];
+	bool saved;
+};
+
+static struct saved_setting saved[] = {
+	{ .path = QS_TRACEFS "/tracing_on" },
+	{ .path = EVENT_DIR "/filter" },
+	{ .path = EVENT_DIR "/enable" },
+};
+
+#define NSAVED (sizeof(saved) / sizeof(saved[0]))
+
+/* What a recorded line of the filtered event must contain. */
+static char match[128];
+
+int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC);
+	ssize_t len = (ssize_t)strlen(text), n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, text, (size_t)len);
+	if (close(fd) || n != len)
+		return -1;
+	return 0;
+}
+
+int read_file(const char *path, char *buf, unsigned long size)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return (int)n;
+}
+
+static void save_setting(struct saved_setting *s)
+{
+	char *nl;
+
+	if (read_file(s->path, s->value, sizeof(s->value)) < 0)
+		return;
+	nl = strchr(s->value, '\n');
+	if (nl)
+		*nl = '\0';
+	/* An unset filter reads back as "none". */
+	if (!strcmp(s->value, "none"))
+		strcpy(s->value, "0");
+	s->saved = true;
+}
+
+void ipitrace_restore(void)
+{
+	unsigned long i;
+
+	/* Disable the event before removing its filter, reverse order. */
+	for (i = NSAVED; i-- > 0;) {
+		if (!saved[i].saved)
+			continue;
+		write_file(saved[i].path, saved[i].value);
+		saved[i].saved = false;
+	}
+}
+
+int ipitrace_start(const char *callback)
+{
+	static bool registered;
+	char filter[128];
+	unsigned long i;
+
+	if (access(EVENT_DIR "/enable", W_OK)) {
+		printf("# no %s (tracefs not mounted or csd events missing): %s\n",
+		       EVENT_DIR, strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < NSAVED; i++)
+		save_setting(&saved[i]);
+	if (!registered) {
+		atexit(ipitrace_restore);
+		registered = true;
+	}
+	snprintf(filter, sizeof(filter), "func.function == %s", callback);
+	snprintf(match, sizeof(match), "func=%s,", callback);
+	if (write_file(EVENT_DIR "/filter", filter)) {
+		printf("# cannot set filter '%s': %s\n", filter, strerror(errno));
+		return -1;
+	}
+	if (write_file(QS_TRACEFS "/tracing_on", "0") ||
+	    write_file(QS_TRACEFS "/trace", "") ||
+	    write_file(EVENT_DIR "/enable", "1") ||
+	    write_file(QS_TRACEFS "/tracing_on", "1")) {
+		printf("# cannot enable %s: %s\n", EVENT_DIR, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+void ipitrace_stop(void)
+{
+	write_file(QS_TRACEFS "/tracing_on", "0");
+}
+
+static long stat_field(int cpu, const char *field)
+{
+	char path[128], buf[1024], *p;
+
+	snprintf(path, sizeof(path), QS_TRACEFS "/per_cpu/cpu%d/stats", cpu);
+	if (read_file(path, buf, sizeof(buf)) < 0)
+		return -1;
+	p = strstr(buf, field);
+	if (!p)
+		return -1;
+	return strtol(p + strlen(field), NULL, 10);
+}
+
+long ipitrace_count(int cpu)
+{
+	char path[128], line[512];
+	long count = 0, other = 0;
+	FILE *f;
+
+	if (stat_field(cpu, "overrun:") != 0 ||
+	    stat_field(cpu, "dropped events:") > 0) {
+		printf("# cpu%d trace buffer lost events\n", cpu);
+		return -1;
+	}
+	snprintf(path, sizeof(path), QS_TRACEFS "/per_cpu/cpu%d/trace", cpu);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (line[0] == '#')
+			continue;
+		if (strstr(line, match))
+			count++;
+		else if (strstr(line, "csd_function_entry"))
+			other++;
+	}
+	fclose(f);
+	if (other) {
+		/* The filter let other callbacks through: counts are wrong. */
+		printf("# cpu%d: %ld events for other callbacks\n", cpu, other);
+		return -1;
+	}
+	return count;
+}
+
+int read_cal_counts(long *counts, int ncpus)
+{
+	char line[4096], *p, *end;
+	int n = -1;
+	FILE *f = fopen("/proc/interrupts", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		p = line;
+		while (*p == ' ')
+			p++;
+		if (strncmp(p, "CAL:", 4))
+			continue;
+		p += 4;
+		for (n = 0; n < ncpus; n++) {
+			counts[n] = strtol(p, &end, 10);
+			if (end == p)
+				break;
+			p = end;
+		}
+		break;
+	}
+	fclose(f);
+	return n;
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Counting IPIs inside the guest, the two independent ways design.md names:
+ * the csd:csd_function_entry trace event filtered on one callback (exact,
+ * per target CPU) and the "CAL" row of /proc/interrupts (all function-call
+ * IPIs per CPU).
+ */
+#ifndef QS_IPICOUNT_H
+#define QS_IPICOUNT_H
+
+#include <stdbool.h>
+
+#define QS_MAX_CPUS 64
+#define QS_TRACEFS "/sys/kernel/tracing"
+#define QS_SYNC_CALLBACK "tlb_remove_table_smp_sync"
+
+/*
+ * Enable csd:csd_function_entry filtered on @callback and clear the buffers.
+ * Enabling an event patches kernel text (which IPIs every CPU): call this
+ * before the measured window, never inside it. The previous settings are
+ * restored by ipitrace_restore(), also registered with atexit().
+ * Returns 0, or -1 with a diagnostic printed.
+ */
+int ipitrace_start(const char *callback);
+
+/* Stop recording (tracing_on = 0), keeping what was recorded. */
+void ipitrace_stop(void);
+
+/*
+ * Events recorded on @cpu (the CPU that ran the callback). Returns -1 if the
+ * per-CPU buffer lost events (the count would be wrong) or cannot be read.
+ */
+long ipitrace_count(int cpu);
+
+void ipitrace_restore(void);
+
+/*
+ * Fill @counts[0..ncpus) with the CAL ("Function call interrupts") row of
+ * /proc/interrupts. Returns the number of CPU columns read, or -1.
+ */
+int read_cal_counts(long *counts, int ncpus);
+
+/* Small file helpers shared by the guest programs. */
+int write_file(const char *path, const char *text);
+int read_file(const char *path, char *buf, unsigned long size);
+
+#endif /* QS_IPICOUNT_H */

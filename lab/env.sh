@@ -1,0 +1,26 @@
+# shellcheck shell=bash disable=SC2034
+# Sourced by every lab script: the pinned kernel version, the paths under
+# build/ and the logging helpers. This is the one place the version lives.
+
+QS_KERNEL_VERSION=6.12.117
+QS_SOURCE_TARBALL=${QS_SOURCE_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
+
+QS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+QS_BUILD=${QS_BUILD:-$QS_ROOT/build}
+QS_ARCH=${QS_ARCH:-x86_64}
+QS_SRC=$QS_BUILD/linux-$QS_KERNEL_VERSION
+QS_OBJ=${QS_OBJ:-$QS_BUILD/obj-$QS_ARCH}
+QS_REPORT=$QS_BUILD/report
+QS_PACKAGES=${QS_PACKAGES:-$QS_ROOT/lab/packages.txt}
+QS_PATCHES=${QS_PATCHES:-$QS_ROOT/patches/linux-6.12}
+# Outside the clone, so a CI run on the same machine starts warm.
+export CCACHE_DIR=${CCACHE_DIR:-/var/cache/quietsync/ccache}
+
+qs_log() {
+	printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2
+}
+
+qs_die() {
+	printf 'error: %s\n' "$*" >&2
+	exit 1
+}

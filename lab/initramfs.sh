@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Pack the guest: static busybox, guest/init and the guest programs into
+# build/initramfs-ARCH.cpio.gz. Uses the kernel tree's gen_init_cpio, so
+# device nodes need no root and the archive is the same on every machine.
+set -euo pipefail
+# shellcheck source=lab/env.sh
+. "$(dirname "$0")/env.sh"
+
+QS_BUSYBOX=${QS_BUSYBOX:-/bin/busybox}
+
+guest_cross_compile() {
+	case $QS_ARCH in
+	arm64) echo aarch64-linux-gnu- ;;
+	*) echo ;;
+	esac
+}
+
+build_gen_init_cpio() {
+	local out=$QS_BUILD/host/gen_init_cpio
+	[ -f "$QS_SRC/usr/gen_init_cpio.c" ] || qs_die "no kernel source in $QS_SRC: run lab/source.sh first"
+	if [ ! -x "$out" ] || [ "$QS_SRC/usr/gen_init_cpio.c" -nt "$out" ]; then
+		mkdir -p "$(dirname "$out")"
+		gcc -O2 -o "$out" "$QS_SRC/usr/gen_init_cpio.c"
+	fi
+	echo "$out"
+}
+
+build_guest_programs() {
+	qs_log "initramfs: building guest programs for $QS_ARCH"
+	make -s -C "$QS_ROOT/guest" O="$QS_GUEST_BIN" \
+		CROSS_COMPILE="$(guest_cross_compile)"
+}
+
+check_busybox() {
+	[ -x "$QS_BUSYBOX" ] ||
+		qs_die "$QS_BUSYBOX is missing: apt-get install busybox-static"
+	if ldd "$QS_BUSYBOX" > /dev/null 2>&1; then
+		qs_die "$QS_BUSYBOX is dynamically linked: apt-get install busybox-static"
+	fi
+}
+
+# The gen_init_cpio file list: directories, nodes and files.
+initramfs_spec() {
+	local dir prog
+	for dir in /bin /dev /proc /sys /tmp /root; do
+		echo "dir $dir 0755 0 0"
+	done
+	echo "nod /dev/console 0600 0 0 c 5 1"
+	echo "nod /dev/ttyS1 0600 0 0 c 4 65"
+	echo "file /bin/busybox $QS_BUSYBOX 0755 0 0"
+	echo "file /init $QS_ROOT/guest/init 0755 0 0"
+	for prog in "$QS_GUEST_BIN"/*; do
+		echo "file /bin/$(basename "$prog") $prog 0755 0 0"
+	done
+}
+
+main() {
+	local gen out
+	QS_GUEST_BIN=$QS_BUILD/guest-$QS_ARCH
+	out=$QS_BUILD/initramfs-$QS_ARCH.cpio.gz
+	check_busybox
+	gen=$(build_gen_init_cpio)
+	build_guest_programs
+	initramfs_spec > "$QS_BUILD/initramfs-$QS_ARCH.list"
+	"$gen" "$QS_BUILD/initramfs-$QS_ARCH.list" | gzip -9n > "$out.tmp"
+	mv "$out.tmp" "$out"
+	qs_log "initramfs: $out ($(du -k "$out" | cut -f1) KiB)"
+}
+
+main "$@"

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Boot the lab kernel in QEMU with isolated CPUs, run one guest suite and
+# judge it: KTAP from ttyS1 (lab/ktap-verdict.sh) and kernel splats in the
+# console log (lab/scan-console.sh). A panic, hang, missing plan, "not ok" or
+# splat fails the run and prints the console tail and the test that was
+# running. Logs stay in build/runs/ARCH-SUITE/.
+#
+# Usage: lab/vm.sh SUITE
+# Environment: QS_SMP (4), QS_MEM (2G), QS_TIMEOUT (seconds, 600),
+#   QS_ISOLATED (1-3), QS_COLLAPSES (1000), QS_KERNEL (the lab bzImage),
+#   QS_ACCEL (auto: KVM only if a short probe boots, else TCG).
+set -euo pipefail
+# shellcheck source=lab/env.sh
+. "$(dirname "$0")/env.sh"
+
+QS_SMP=${QS_SMP:-4}
+QS_MEM=${QS_MEM:-2G}
+QS_TIMEOUT=${QS_TIMEOUT:-600}
+QS_ISOLATED=${QS_ISOLATED:-1-$((QS_SMP - 1))}
+QS_COLLAPSES=${QS_COLLAPSES:-1000}
+QS_KERNEL=${QS_KERNEL:-$QS_OBJ/arch/x86/boot/bzImage}
+QS_INITRAMFS=${QS_INITRAMFS:-$QS_BUILD/initramfs-$QS_ARCH.cpio.gz}
+QS_ACCEL=${QS_ACCEL:-auto}
+
+kernel_cmdline() {
+	local suite=$1
+	printf '%s' "console=ttyS0 panic=-1 tsc=reliable" \
+		" nohz_full=$QS_ISOLATED isolcpus=$QS_ISOLATED rcu_nocbs=$QS_ISOLATED" \
+		" qs.suite=$suite qs.collapses=$QS_COLLAPSES"
+}
+
+# qemu_args ACCEL CONSOLE_LOG KTAP_LOG CMDLINE: fill the QEMU_ARGS array.
+qemu_args() {
+	local accel=$1
+	[ "$accel" = tcg ] && accel="tcg,thread=multi"
+	QEMU_ARGS=(-accel "$accel" -cpu max -smp "$QS_SMP" -m "$QS_MEM"
+		-no-reboot -display none -monitor none
+		-kernel "$QS_KERNEL" -initrd "$QS_INITRAMFS"
+		-serial "file:$2" -serial "file:$3" -append "$4")
+}
+
+# KVM hangs at boot on these machines (nested): use it only if the smoke
+# suite boots within 20 s. The answer is cached per build directory.
+choose_accel() {
+	local cache=$QS_BUILD/accel-$QS_ARCH dir
+	if [ "$QS_ACCEL" != auto ]; then
+		echo "$QS_ACCEL"
+		return
+	fi
+	if [ -f "$cache" ]; then
+		cat "$cache"
+		return
+	fi
+	echo tcg > "$cache"
+	if [ -w /dev/kvm ]; then
+		dir=$(mktemp -d)
+		qs_log "vm: probing KVM (20 s at most)"
+		qemu_args kvm "$dir/c" "$dir/k" "$(kernel_cmdline smoke)"
+		if timeout -k 2 20 qemu-system-x86_64 "${QEMU_ARGS[@]}" > /dev/null 2>&1 &&
+			grep -q 'suite done' "$dir/k"; then
+			echo kvm > "$cache"
+		fi
+		rm -rf "$dir"
+	fi
+	cat "$cache"
+}
+
+# Print which program and test were running from the KTAP log.
+last_running_test() {
+	tr -d '\r' < "$1" | awk '/^# quietsync: begin / { p = $4; t = "(before its first test)" }
+		/^# quietsync: end / { p = "" }
+		/^(not )?ok [0-9]+ / { t = "after: " $0 }
+		END { if (p != "") print p " " t; else print "(none: between programs)" }'
+}
+
+watch_progress() {
+	local pid=$1 console=$2 ktap=$3 start=$4 seen=0 first="" now
+	while kill -0 "$pid" 2> /dev/null; do
+		if [ -z "$first" ] && grep -q '^TAP version' "$ktap" 2> /dev/null; then
+			now=$(date +%s.%N)
+			first=$(awk -v a="$start" -v b="$now" 'BEGIN { printf "%.1f", b - a }')
+			qs_log "vm: first guest test after $first s"
+			echo "$first" > "$QS_RUN/boot_to_first_test_seconds"
+		fi
+		while IFS= read -r line; do
+			qs_log "vm: ${line%$'\r'}"
+		done < <(grep -a '^quietsync: running' "$console" 2> /dev/null | tail -n +$((seen + 1)))
+		seen=$(grep -ac '^quietsync: running' "$console" 2> /dev/null || true)
+		sleep 0.2
+	done
+}
+
+main() {
+	local suite=${1:-} accel cmdline console ktap pid rc=0 start verdict=0 splat=0
+	[ -n "$suite" ] || qs_die "usage: lab/vm.sh SUITE"
+	[ -f "$QS_KERNEL" ] || qs_die "no kernel $QS_KERNEL: run 'make kernel' first"
+	[ -f "$QS_INITRAMFS" ] || qs_die "no initramfs $QS_INITRAMFS: run lab/initramfs.sh first"
+	command -v qemu-system-x86_64 > /dev/null ||
+		qs_die "qemu-system-x86_64 is missing: apt-get install qemu-system-x86"
+	QS_RUN=$QS_BUILD/runs/$QS_ARCH-$suite
+	rm -rf "$QS_RUN"
+	mkdir -p "$QS_RUN"
+	console=$QS_RUN/console.log
+	ktap=$QS_RUN/ktap.log
+	# A run that dies must read as a failure: say so before it starts.
+	echo "FAIL: did not finish" > "$QS_RUN/result"
+	: > "$console"
+	: > "$ktap"
+	accel=$(choose_accel)
+	cmdline=$(kernel_cmdline "$suite")
+	echo "$cmdline" > "$QS_RUN/cmdline"
+	qs_log "vm: booting $QS_ARCH, $QS_SMP vCPUs, $accel, suite '$suite' (timeout ${QS_TIMEOUT} s)"
+	qs_log "vm: cmdline: $cmdline"
+	start=$(date +%s.%N)
+	qemu_args "$accel" "$console" "$ktap" "$cmdline"
+	timeout -k 5 "$QS_TIMEOUT" qemu-system-x86_64 "${QEMU_ARGS[@]}" \
+		> "$QS_RUN/qemu.log" 2>&1 &
+	pid=$!
+	watch_progress "$pid" "$console" "$ktap" "$start"
+	wait "$pid" || rc=$?
+	qs_log "vm: guest stopped after $(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }') s"
+	[ "$rc" -eq 124 ] && echo "not ok vm # guest hung: killed after ${QS_TIMEOUT} s" >> "$QS_RUN/host-problems"
+	[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && echo "not ok vm # qemu exited $rc: $(tail -n 3 "$QS_RUN/qemu.log" | tr '\n' ' ')" >> "$QS_RUN/host-problems"
+	grep -aq 'Kernel panic' "$console" && echo "not ok vm # kernel panic" >> "$QS_RUN/host-problems"
+	"$QS_ROOT/lab/ktap-verdict.sh" "$ktap" > "$QS_RUN/verdict" || verdict=$?
+	"$QS_ROOT/lab/scan-console.sh" "$console" 2> "$QS_RUN/splats" || splat=$?
+	[ "$splat" -ne 0 ] && echo "not ok vm.no_kernel_splat # $(head -n 2 "$QS_RUN/splats" | tail -n 1 | sed 's/^ *//')" >> "$QS_RUN/host-problems"
+	[ "$splat" -eq 0 ] && echo "ok vm.no_kernel_splat" >> "$QS_RUN/verdict"
+	cat "$QS_RUN/verdict"
+	[ -f "$QS_RUN/host-problems" ] && cat "$QS_RUN/host-problems"
+	if [ "$verdict" -ne 0 ] || [ -f "$QS_RUN/host-problems" ]; then
+		{
+			echo "---- guest failed; running: $(last_running_test "$ktap")"
+			[ -s "$QS_RUN/splats" ] && cat "$QS_RUN/splats"
+			echo "---- last 40 console lines ($console):"
+			tail -n 40 "$console" | tr -d '\r'
+			echo "----"
+		} >&2
+		echo "FAIL" > "$QS_RUN/result"
+		return 1
+	fi
+	echo "PASS" > "$QS_RUN/result"
+}
+
+main "$@"
