@@ -11,6 +11,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 /* Copy the value of "key=" from /proc/cmdline into @out; "" if absent. */
@@ -78,10 +79,13 @@ static void check_matches_cmdline(struct ktap *k, const char *param,
 
 int main(void)
 {
+	struct utsname uts;
 	char uptime[64];
 	struct ktap k;
 
 	ktap_header(&k, 6);
+	uname(&uts);
+	ktap_diag("metric kernel=%s machine=%s", uts.release, uts.machine);
 	sysfs_value("/proc/uptime", uptime, sizeof(uptime));
 	ktap_diag("metric boot_uptime_seconds=%.*s",
 		  (int)strcspn(uptime, " "), uptime);

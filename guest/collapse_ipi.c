@@ -297,16 +297,16 @@ static int run_scenario(long n)
 	if (first_error)
 		ktap_diag("first MADV_COLLAPSE error: %s", strerror((int)-first_error));
 	ktap_result(&k, ok == n, "all_collapses_succeeded");
-	ktap_diag("metric collapses=%ld seconds=%.3f per_second=%.1f",
-		  ok, t1 - t0, (double)ok / (t1 - t0));
+	ktap_diag("metric policy=%s collapses=%ld seconds=%.3f per_second=%.1f",
+		  policy, ok, t1 - t0, (double)ok / (t1 - t0));
 
 	err = 0;
 	for (cpu = 0; cpu < NCPUS; cpu++) {
 		sync[cpu] = ipitrace_count(cpu);
 		if (sync[cpu] < 0)
 			err = 1;
-		ktap_diag("metric cpu=%d role=%s sync_ipis=%ld all_ipis=%ld",
-			  cpu, role_name[cpu_role[cpu]], sync[cpu],
+		ktap_diag("metric policy=%s cpu=%d role=%s sync_ipis=%ld all_ipis=%ld",
+			  policy, cpu, role_name[cpu_role[cpu]], sync[cpu],
 			  cal_after[cpu] - cal_before[cpu]);
 	}
 	ktap_result(&k, !err, "sync_ipi_counts_complete");

@@ -9,13 +9,19 @@ set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
 QS_CONFIGS=${QS_CONFIGS:-lab}
+QS_CONFIG_DIR=${QS_CONFIG_DIR:-$QS_ROOT/configs}
 
 fragment_files() {
 	local name
 	for name in $QS_CONFIGS; do
-		[ -f "$QS_ROOT/configs/$name.config" ] ||
-			qs_die "no config fragment configs/$name.config (QS_CONFIGS=$QS_CONFIGS)"
-		printf '%s\n' "$QS_ROOT/configs/$name.config"
+		printf '%s\n' "$QS_CONFIG_DIR/$name.config"
+	done
+}
+
+check_fragments_exist() {
+	local f
+	for f in $(fragment_files); do
+		[ -f "$f" ] || qs_die "no config fragment $f (QS_CONFIGS=$QS_CONFIGS)"
 	done
 }
 
@@ -80,6 +86,7 @@ configure() {
 	qs_log "config: all $(requested_options | wc -l) requested options are set"
 }
 
+check_fragments_exist
 case ${1:-} in
 --dry-run) print_plan ;;
 '') configure ;;

@@ -24,7 +24,7 @@ function close_program(exitcode,   p) {
 	prog = ""
 }
 /^# quietsync: suite / && $4 != "done" { suite = $4 }
-/^# quietsync: unknown suite/ { problem("suite # " substr($0, 15)) }
+/^# quietsync: unknown suite/ { problem("suite # " substr($0, 14)) }
 /^# quietsync: begin / {
 	if (prog != "") close_program("")
 	prog = $4; plan = ""; count = 0; failed = 0; last = "(before its first test)"

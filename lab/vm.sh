@@ -109,6 +109,7 @@ main() {
 	accel=$(choose_accel)
 	cmdline=$(kernel_cmdline "$suite")
 	echo "$cmdline" > "$QS_RUN/cmdline"
+	printf 'accel=%s\nvcpus=%s\narch=%s\n' "$accel" "$QS_SMP" "$QS_ARCH" > "$QS_RUN/run.env"
 	qs_log "vm: booting $QS_ARCH, $QS_SMP vCPUs, $accel, suite '$suite' (timeout ${QS_TIMEOUT} s)"
 	qs_log "vm: cmdline: $cmdline"
 	start=$(date +%s.%N)

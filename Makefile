@@ -1,0 +1,49 @@
+# quietsync: the interface. Every target is a script under lab/ or tests/;
+# each script decides itself whether its work is up to date.
+#
+#   make demo          build the lab kernel, boot it, show the IPI table
+#   make check         every test; ends with "N passed, N failed"
+#   make check-NAME    one test suite alone (make list-checks names them)
+
+SHELL := /bin/bash
+
+.PHONY: all help deps source config config-dry-run kernel initramfs demo \
+	check list-checks clean
+
+all: help
+
+help:
+	@sed -n 's/^#   //p' Makefile
+
+deps:
+	lab/deps.sh
+
+source: deps
+	lab/source.sh
+
+config: source
+	lab/config.sh
+
+config-dry-run:
+	lab/config.sh --dry-run
+
+kernel: config
+	lab/build.sh
+
+initramfs: source
+	lab/initramfs.sh
+
+demo: kernel initramfs
+	lab/demo.sh
+
+check:
+	tests/run.sh
+
+list-checks:
+	@tests/run.sh --list
+
+check-%:
+	tests/run.sh $*
+
+clean:
+	rm -rf build

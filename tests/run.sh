@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Run the test suites (all, or the ones named) and count their results. Each
+# suite is tests/NAME.sh printing "ok ..." / "not ok ..." lines. The last
+# line is "N passed, N failed, N skipped", also kept in build/check-summary.
+#
+# Usage: tests/run.sh [--list | SUITE...]
+set -euo pipefail
+# shellcheck source=lab/env.sh
+. "$(dirname "$0")/../lab/env.sh"
+
+# In dependency order: host checks, then the kernel, then guest runs.
+SUITES=(shellcheck console-scan ktap-verdict deps source config kernel
+	guest-harness guest-collapse)
+
+run_suite() {
+	local suite=$1 log=$QS_BUILD/tests/$1.log rc=0 start=$SECONDS
+	qs_log "check: $suite"
+	"$QS_ROOT/tests/$suite.sh" > "$log" 2> "$log.stderr" || rc=$?
+	grep -E '^(not )?ok ' "$log" | sed "s/^\(\(not \)\?ok \)/\1$suite: /" || true
+	if [ "$rc" -ne 0 ] && ! grep -q '^not ok ' "$log"; then
+		echo "not ok $suite: suite # exited $rc without a failing result"
+	fi
+	if [ "$rc" -ne 0 ]; then
+		sed 's/^/#   /' "$log.stderr" | tail -n 60
+	fi
+	if ! grep -qE '^(not )?ok ' "$log" && [ "$rc" -eq 0 ]; then
+		echo "not ok $suite: suite # reported no result"
+	fi
+	qs_log "check: $suite done in $((SECONDS - start)) s"
+}
+
+main() {
+	local suites=("$@") out passed failed skipped s
+	if [ "${1:-}" = --list ]; then
+		printf '%s\n' "${SUITES[@]}"
+		return 0
+	fi
+	[ ${#suites[@]} -gt 0 ] || suites=("${SUITES[@]}")
+	for s in "${suites[@]}"; do
+		[ -x "$QS_ROOT/tests/$s.sh" ] ||
+			qs_die "no test suite '$s' (tests/run.sh --list names them)"
+	done
+	mkdir -p "$QS_BUILD/tests"
+	out=$QS_BUILD/tests/results
+	: > "$out"
+	for s in "${suites[@]}"; do
+		run_suite "$s" | tee -a "$out"
+	done
+	passed=$(grep -E '^ok ' "$out" | grep -vc '# SKIP' || true)
+	skipped=$(grep -cE '^ok .*# SKIP' "$out" || true)
+	failed=$(grep -c '^not ok ' "$out" || true)
+	echo "$passed passed, $failed failed, $skipped skipped" | tee "$QS_BUILD/check-summary"
+	[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
+}
+
+main "$@"
