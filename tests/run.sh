@@ -9,7 +9,7 @@ set -euo pipefail
 . "$(dirname "$0")/../lab/env.sh"
 
 # In dependency order: host checks, then the kernel, then guest runs.
-SUITES=(shellcheck console-scan ktap-verdict deps source config kernel
+SUITES=(deps shellcheck console-scan ktap-verdict source config kernel
 	guest-harness guest-collapse)
 
 run_suite() {
@@ -41,6 +41,8 @@ main() {
 			qs_die "no test suite '$s' (tests/run.sh --list names them)"
 	done
 	mkdir -p "$QS_BUILD/tests"
+	# Every suite may need the lab's packages: install them first.
+	"$QS_ROOT/lab/deps.sh"
 	out=$QS_BUILD/tests/results
 	: > "$out"
 	for s in "${suites[@]}"; do
