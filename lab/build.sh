@@ -38,6 +38,7 @@ main() {
 	command -v ccache > /dev/null || qs_die "ccache is missing: apt-get install ccache"
 	mkdir -p "$CCACHE_DIR"
 	cc="ccache $(cross_compile)gcc"
+	ccache -z > /dev/null
 	qs_log "build: $QS_ARCH $(basename "$image") with -j$(nproc), ccache in $CCACHE_DIR"
 	make -C "$QS_OBJ" ARCH="$QS_ARCH" CROSS_COMPILE="$(cross_compile)" CC="$cc" \
 		KBUILD_BUILD_USER=quietsync KBUILD_BUILD_HOST=lab \
@@ -50,7 +51,7 @@ main() {
 		tail -n 20 "$log" >&2
 		qs_die "kernel build failed (exit $rc); full log: $log"
 	fi
-	qs_log "build: done, $QS_OBJ/$image ($(ccache -s 2> /dev/null | grep -E '^Hits|cache hit' | head -n 1 | tr -s ' ' || true))"
+	qs_log "build: done, $QS_OBJ/$image (ccache $(ccache -s | grep -m1 'Hits:' | tr -s ' ' | sed 's/^ //'))"
 }
 
 main "$@"

@@ -15,13 +15,19 @@ SUITES=(deps shellcheck console-scan ktap-verdict source config kernel
 run_suite() {
 	local suite=$1 log=$QS_BUILD/tests/$1.log rc=0 start=$SECONDS
 	qs_log "check: $suite"
-	"$QS_ROOT/tests/$suite.sh" > "$log" 2> "$log.stderr" || rc=$?
+	# Progress (stderr) shows live and is kept; results are counted below.
+	if "$QS_ROOT/tests/$suite.sh" 2>&1 > "$log" | tee "$log.stderr" |
+		{ grep --line-buffered '^\[' || true; } >&2; then
+		rc=0
+	else
+		rc=${PIPESTATUS[0]}
+	fi
 	grep -E '^(not )?ok ' "$log" | sed "s/^\(\(not \)\?ok \)/\1$suite: /" || true
 	if [ "$rc" -ne 0 ] && ! grep -q '^not ok ' "$log"; then
 		echo "not ok $suite: suite # exited $rc without a failing result"
 	fi
 	if [ "$rc" -ne 0 ]; then
-		sed 's/^/#   /' "$log.stderr" | tail -n 60
+		sed 's/^/#   /' "$log.stderr" | grep -v '^#   \[' | tail -n 60
 	fi
 	if ! grep -qE '^(not )?ok ' "$log" && [ "$rc" -eq 0 ]; then
 		echo "not ok $suite: suite # reported no result"
