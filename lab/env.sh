@@ -15,6 +15,10 @@ QS_PACKAGES=${QS_PACKAGES:-$QS_ROOT/lab/packages.txt}
 QS_PATCHES=${QS_PATCHES:-$QS_ROOT/patches/linux-6.12}
 # Outside the clone, so a CI run on the same machine starts warm.
 export CCACHE_DIR=${CCACHE_DIR:-/var/cache/quietsync/ccache}
+# Paths under build/ are hashed relative to it, so a clone in another folder
+# (as CI makes) hits the cache its predecessors filled.
+export CCACHE_BASEDIR=$QS_BUILD
+export CCACHE_NOHASHDIR=true
 
 qs_log() {
 	printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2
