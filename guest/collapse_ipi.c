@@ -12,7 +12,11 @@
  * Must be started already pinned to CPU0 (taskset before exec), so that this
  * mm never ran anywhere but CPU0 and CPU3.
  *
- * Usage: collapse_ipi [-n collapses]     (as init runs it)
+ * Every policy in -p (default: broadcast,mm,kernel-state,quiet where the
+ * kernel has the series' policy switch, else broadcast) is measured in turn,
+ * in one boot, with the same spinners.
+ *
+ * Usage: collapse_ipi [-n collapses] [-p policy,...]   (as init runs it)
  *        collapse_ipi --spin             (the CPU2 process; internal)
  */
 #include "ipicount.h"
@@ -37,7 +41,8 @@
 #define PMD_SIZE (2UL << 20)
 #define PAGE_SIZE_4K 4096UL
 #define THP_ENABLED "/sys/kernel/mm/transparent_hugepage/enabled"
-#define POLICY_FILE "/sys/kernel/debug/quietsync/policy"
+#define POLICY_FILE "/sys/kernel/debug/tlb_remove_table_sync/policy"
+#define STATS_FILE "/sys/kernel/debug/tlb_remove_table_sync/stats"
 
 enum role { ROLE_HOUSEKEEPING, ROLE_IDLE, ROLE_OTHER, ROLE_SAME_MM };
 
@@ -157,17 +162,64 @@ static int task_cpu(pid_t pid)
 	return p ? atoi(p + 1) : -1;
 }
 
-static const char *current_policy(char *buf, unsigned long size)
+/* Select @policy; an unpatched kernel has no switch and only broadcasts. */
+static bool select_policy(const char *policy)
 {
-	char *nl;
+	char buf[256], want[72];
 
-	/* An unpatched kernel has no policy switch: it broadcasts. */
-	if (read_file(POLICY_FILE, buf, size) < 0)
-		return "broadcast";
-	nl = strchr(buf, '\n');
-	if (nl)
-		*nl = '\0';
-	return buf;
+	if (access(POLICY_FILE, F_OK))
+		return !strcmp(policy, "broadcast");
+	if (write_file(POLICY_FILE, policy) || read_file(POLICY_FILE, buf, sizeof(buf)) < 0)
+		return false;
+	snprintf(want, sizeof(want), "[%s]", policy);
+	return strstr(buf, want) != NULL;
+}
+
+/* The series' debugfs statistics for the last window, if the kernel has them. */
+struct sync_stats {
+	bool valid;
+	long syncs;
+	long long total_ns, max_ns, p50_ns, p99_ns;
+	long collapse_caller;
+	long ipis[NCPUS];
+};
+
+static long long stats_value(const char *buf, const char *key)
+{
+	const char *p = strstr(buf, key);
+
+	return p ? strtoll(p + strlen(key), NULL, 10) : -1;
+}
+
+static void read_sync_stats(struct sync_stats *st)
+{
+	char buf[4096], key[32], *line, *save = NULL, copy[4096];
+	int cpu;
+
+	memset(st, 0, sizeof(*st));
+	if (read_file(STATS_FILE, buf, sizeof(buf)) < 0)
+		return;
+	/* Which callers synced, as the kernel names them. */
+	memcpy(copy, buf, sizeof(copy));
+	for (line = strtok_r(copy, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
+		if (!strncmp(line, "caller ", 7)) {
+			ktap_diag("stats %s", line);
+			/* collapse_huge_page(), or what the compiler inlined it into */
+			if (strstr(line, "collapse"))
+				st->collapse_caller += strtol(strrchr(line, ':') + 1,
+							      NULL, 10);
+		}
+	st->syncs = stats_value(buf, "\nsyncs: ");
+	st->total_ns = stats_value(buf, "latency_ns_total: ");
+	st->max_ns = stats_value(buf, "latency_ns_max: ");
+	st->p50_ns = stats_value(buf, "latency_ns_p50: ");
+	st->p99_ns = stats_value(buf, "latency_ns_p99: ");
+	for (cpu = 0; cpu < NCPUS; cpu++) {
+		snprintf(key, sizeof(key), "cpu%d ipis: ", cpu);
+		st->ipis[cpu] = stats_value(buf, key);
+	}
+	st->valid = st->syncs >= 0;
 }
 
 static int collapse_one(void)
@@ -199,18 +251,35 @@ static double now_seconds(void)
 }
 
 /*
- * What the policy guarantees, as the minimum and maximum sync IPIs per 1,000
- * collapses on each role. Only policies listed here are asserted.
+ * What each policy guarantees, as the minimum and maximum sync IPIs per
+ * 1,000 collapses on CPUs 1-3 (idle, other process, same mm).
+ *
+ * An isolated nohz_full CPU is in an extended quiescent state almost all the
+ * time, but not always: its residual 1 Hz tick, vmstat and other per-CPU
+ * work make it enter the kernel briefly, and a sync landing in such a window
+ * correctly interrupts it. A prototype of the rule measured 0.1% and 0.6%;
+ * 2% leaves room for TCG's coarse timing without hiding a broken rule,
+ * which costs 100%.
  */
 struct expectation {
 	const char *policy;
+	bool asserted;
 	long min_per_1k[NCPUS];
 	long max_per_1k[NCPUS];
 };
 
 static const struct expectation expectations[] = {
 	/* Every other online CPU takes every sync (design.md section 5). */
-	{ "broadcast", { 0, 900, 900, 900 }, { 0, 1000, 1000, 1000 } },
+	{ "broadcast", true, { 0, 900, 900, 900 }, { 0, 1000, 1000, 1000 } },
+	/* Only the mm's CPUs: CPU3 runs a thread of the collapsing mm. */
+	{ "mm", true, { 0, 0, 0, 900 }, { 0, 20, 20, 1000 } },
+	/* The 2023 rule claims nothing that holds (it is unsafe): report. */
+	{ "kernel-state", false, { 0 }, { 0 } },
+	/*
+	 * CPU3 is often still in the kernel after the collapse's own TLB-flush
+	 * IPI (x86) and then correctly waited for: only "fewer than mm" holds.
+	 */
+	{ "quiet", true, { 0, 0, 0, 0 }, { 0, 20, 20, 1000 } },
 };
 
 static const struct expectation *find_expectation(const char *policy)
@@ -223,27 +292,148 @@ static const struct expectation *find_expectation(const char *policy)
 	return NULL;
 }
 
-static int run_scenario(long n)
+/* One measured window: N collapses under one policy. */
+struct window {
+	long ok;
+	double seconds;
+	long sync[NCPUS];
+	long cal[NCPUS];
+	struct sync_stats stats;
+};
+
+static void measure_window(struct ktap *k, const char *policy, long n,
+			   struct window *w)
 {
-	long cal_before[NCPUS], cal_after[NCPUS], sync[NCPUS];
-	const struct expectation *expect;
-	int cpu, cpu_other = -1, err;
-	long i, ok = 0, first_error = 0;
-	char policy_buf[64], name[64];
-	const char *policy;
-	double t0, t1;
+	long cal_before[NCPUS], first_error = 0, i;
+	char name[96];
+	bool complete = true;
+	int cpu;
+	double t0;
+
+	memset(w, 0, sizeof(*w));
+	snprintf(name, sizeof(name), "%s_policy_selected", policy);
+	if (!ktap_result(k, select_policy(policy), name) ||
+	    (!access(STATS_FILE, F_OK) && write_file(STATS_FILE, "reset")) ||
+	    ipitrace_restart())
+		ktap_bail(k, "cannot select the policy or reset the counters");
+
+	/* The measured window: nothing but the collapses. */
+	read_cal_counts(cal_before, NCPUS);
+	t0 = now_seconds();
+	for (i = 0; i < n; i++) {
+		int ret = collapse_one();
+
+		if (ret == 0)
+			w->ok++;
+		else if (!first_error)
+			first_error = ret;
+	}
+	w->seconds = now_seconds() - t0;
+	read_cal_counts(w->cal, NCPUS);
+	ipitrace_stop();
+	read_sync_stats(&w->stats);
+
+	if (first_error)
+		ktap_diag("first MADV_COLLAPSE error: %s", strerror((int)-first_error));
+	snprintf(name, sizeof(name), "%s_all_collapses_succeeded", policy);
+	ktap_result(k, w->ok == n, name);
+	ktap_diag("metric policy=%s collapses=%ld seconds=%.3f per_second=%.1f"
+		  " syncs=%ld sync_p50_ns=%lld sync_p99_ns=%lld sync_max_ns=%lld"
+		  " sync_mean_ns=%lld collapse_caller_syncs=%ld",
+		  policy, w->ok, w->seconds, (double)w->ok / w->seconds,
+		  w->stats.syncs, w->stats.p50_ns, w->stats.p99_ns,
+		  w->stats.max_ns,
+		  w->stats.syncs > 0 ? w->stats.total_ns / w->stats.syncs : -1,
+		  w->stats.collapse_caller);
+	for (cpu = 0; cpu < NCPUS; cpu++) {
+		w->cal[cpu] -= cal_before[cpu];
+		w->sync[cpu] = ipitrace_count(cpu);
+		if (w->sync[cpu] < 0)
+			complete = false;
+		ktap_diag("metric policy=%s cpu=%d role=%s sync_ipis=%ld all_ipis=%ld stats_ipis=%ld",
+			  policy, cpu, role_name[cpu_role[cpu]], w->sync[cpu],
+			  w->cal[cpu], w->stats.valid ? w->stats.ipis[cpu] : -1);
+	}
+	snprintf(name, sizeof(name), "%s_sync_ipi_counts_complete", policy);
+	ktap_result(k, complete, name);
+}
+
+static void check_expectation(struct ktap *k, const char *policy,
+			      const struct window *w)
+{
+	const struct expectation *expect = find_expectation(policy);
+	char name[96];
+	int cpu;
+
+	for (cpu = 1; cpu < NCPUS; cpu++) {
+		long per_1k = w->ok ? w->sync[cpu] * 1000 / w->ok : -1;
+
+		snprintf(name, sizeof(name), "%s_cpu%d_%s_sync_ipis_per_1k",
+			 policy, cpu, role_name[cpu_role[cpu]]);
+		if (!expect || !expect->asserted) {
+			ktap_diag("cpu%d: %ld per 1000 collapses", cpu, per_1k);
+			ktap_skip(k, name, "no guarantee claimed for this policy");
+			continue;
+		}
+		ktap_diag("cpu%d: %ld per 1000 collapses, expected %ld..%ld",
+			  cpu, per_1k, expect->min_per_1k[cpu],
+			  expect->max_per_1k[cpu]);
+		ktap_result(k, w->sync[cpu] >= 0 && w->ok > 0 &&
+			    per_1k >= expect->min_per_1k[cpu] &&
+			    per_1k <= expect->max_per_1k[cpu], name);
+	}
+}
+
+/*
+ * The trace event and the series' own per-CPU counter agree within 1%, and
+ * the series counted one sync per collapse, all from the collapse path.
+ */
+static void check_counters_agree(struct ktap *k, const char *policy,
+				 const struct window *w)
+{
+	char name[96];
+	bool agree = true;
+	int cpu;
+
+	snprintf(name, sizeof(name), "%s_trace_and_stats_agree", policy);
+	if (!w->stats.valid) {
+		ktap_skip(k, name, "kernel without the evaluation statistics");
+		return;
+	}
+	for (cpu = 0; cpu < NCPUS; cpu++) {
+		long diff = labs(w->sync[cpu] - w->stats.ipis[cpu]);
+
+		if (w->sync[cpu] < 0 || diff * 100 > w->ok) {
+			ktap_diag("cpu%d: trace %ld, stats %ld", cpu,
+				  w->sync[cpu], w->stats.ipis[cpu]);
+			agree = false;
+		}
+	}
+	if (w->stats.syncs != w->ok || w->stats.collapse_caller != w->ok) {
+		ktap_diag("%ld collapses, %ld syncs, %ld from the collapse path",
+			  w->ok, w->stats.syncs, w->stats.collapse_caller);
+		agree = false;
+	}
+	ktap_result(k, agree, name);
+}
+
+#define MAX_POLICIES 8
+
+static int run_scenario(long n, char **policies, int npolicies)
+{
+	struct window windows[MAX_POLICIES];
+	int i, cpu_other, err, mm_idx = -1, quiet_idx = -1;
 	pthread_t thread;
 	struct ktap k;
 	pid_t child;
 
-	ktap_header(&k, 5 + (NCPUS - 1));
+	ktap_header(&k, 3 + npolicies * 7 + 1);
 	if (sysconf(_SC_NPROCESSORS_ONLN) < NCPUS) {
 		ktap_diag("needs %d online CPUs, has %ld", NCPUS,
 			  sysconf(_SC_NPROCESSORS_ONLN));
 		ktap_bail(&k, "too few CPUs");
 	}
-	policy = current_policy(policy_buf, sizeof(policy_buf));
-	ktap_diag("policy %s, %ld collapses on CPU0", policy, n);
+	ktap_diag("%ld collapses on CPU0 per policy", n);
 
 	if (!ktap_result(&k, started_on_cpu0_only(), "started_pinned_to_cpu0"))
 		ktap_bail(&k, "not started with taskset -c 0");
@@ -274,71 +464,60 @@ static int run_scenario(long n)
 	ktap_result(&k, atomic_load(&spinner_cpu) == CPU_SAME_MM &&
 		    cpu_other == CPU_OTHER, "spinners_on_their_cpus");
 
-	/* The measured window: nothing but the collapses. */
-	read_cal_counts(cal_before, NCPUS);
-	t0 = now_seconds();
-	for (i = 0; i < n; i++) {
-		int ret = collapse_one();
-
-		if (ret == 0)
-			ok++;
-		else if (!first_error)
-			first_error = ret;
+	for (i = 0; i < npolicies; i++) {
+		measure_window(&k, policies[i], n, &windows[i]);
+		check_expectation(&k, policies[i], &windows[i]);
+		check_counters_agree(&k, policies[i], &windows[i]);
+		if (!strcmp(policies[i], "mm"))
+			mm_idx = i;
+		if (!strcmp(policies[i], "quiet"))
+			quiet_idx = i;
 	}
-	t1 = now_seconds();
-	read_cal_counts(cal_after, NCPUS);
-	ipitrace_stop();
 
 	atomic_store(&stop_spinning, 1);
 	pthread_join(thread, NULL);
 	kill(child, SIGKILL);
 	waitpid(child, NULL, 0);
 
-	if (first_error)
-		ktap_diag("first MADV_COLLAPSE error: %s", strerror((int)-first_error));
-	ktap_result(&k, ok == n, "all_collapses_succeeded");
-	ktap_diag("metric policy=%s collapses=%ld seconds=%.3f per_second=%.1f",
-		  policy, ok, t1 - t0, (double)ok / (t1 - t0));
-
-	err = 0;
-	for (cpu = 0; cpu < NCPUS; cpu++) {
-		sync[cpu] = ipitrace_count(cpu);
-		if (sync[cpu] < 0)
-			err = 1;
-		ktap_diag("metric policy=%s cpu=%d role=%s sync_ipis=%ld all_ipis=%ld",
-			  policy, cpu, role_name[cpu_role[cpu]], sync[cpu],
-			  cal_after[cpu] - cal_before[cpu]);
-	}
-	ktap_result(&k, !err, "sync_ipi_counts_complete");
-
-	expect = find_expectation(policy);
-	for (cpu = 1; cpu < NCPUS; cpu++) {
-		long per_1k = ok ? sync[cpu] * 1000 / ok : -1;
-
-		snprintf(name, sizeof(name), "cpu%d_%s_sync_ipis_per_1k",
-			 cpu, role_name[cpu_role[cpu]]);
-		if (!expect) {
-			ktap_skip(&k, name, "no expectation for this policy");
-			continue;
-		}
-		ktap_diag("cpu%d: %ld per 1000 collapses, expected %ld..%ld",
-			  cpu, per_1k, expect->min_per_1k[cpu],
-			  expect->max_per_1k[cpu]);
-		ktap_result(&k, sync[cpu] >= 0 && ok > 0 &&
-			    per_1k >= expect->min_per_1k[cpu] &&
-			    per_1k <= expect->max_per_1k[cpu], name);
+	if (mm_idx < 0 || quiet_idx < 0) {
+		ktap_skip(&k, "quiet_cpu3_same-mm_fewer_than_mm",
+			  "needs both the mm and the quiet policy");
+	} else {
+		ktap_diag("cpu3 (same mm): quiet %ld, mm %ld sync IPIs",
+			  windows[quiet_idx].sync[CPU_SAME_MM],
+			  windows[mm_idx].sync[CPU_SAME_MM]);
+		ktap_result(&k, windows[quiet_idx].sync[CPU_SAME_MM] <
+			    windows[mm_idx].sync[CPU_SAME_MM],
+			    "quiet_cpu3_same-mm_fewer_than_mm");
 	}
 	return ktap_finish(&k);
 }
 
+/* Split "a,b,c" in place into @out; returns the count. */
+static int split_policies(char *list, char **out, int max)
+{
+	int n = 0;
+	char *tok, *save = NULL;
+
+	for (tok = strtok_r(list, ",", &save); tok && n < max;
+	     tok = strtok_r(NULL, ",", &save))
+		out[n++] = tok;
+	return n;
+}
+
 int main(int argc, char **argv)
 {
+	static char default_policies[] = "broadcast,mm,kernel-state,quiet";
+	char *list = default_policies, *policies[MAX_POLICIES];
 	long n = 1000;
-	int opt;
+	int opt, npolicies;
 
 	if (argc == 2 && !strcmp(argv[1], "--spin"))
 		spin_forever();
-	while ((opt = getopt(argc, argv, "n:")) != -1) {
+	/* An unpatched kernel has no policy switch: it can only broadcast. */
+	if (access(POLICY_FILE, F_OK))
+		list = strcpy(default_policies, "broadcast");
+	while ((opt = getopt(argc, argv, "n:p:")) != -1) {
 		switch (opt) {
 		case 'n':
 			n = strtol(optarg, NULL, 10);
@@ -347,10 +526,18 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'p':
+			list = optarg;
+			break;
 		default:
-			fprintf(stderr, "usage: collapse_ipi [-n collapses]\n");
+			fprintf(stderr, "usage: collapse_ipi [-n collapses] [-p policy,...]\n");
 			return 2;
 		}
 	}
-	return run_scenario(n);
+	npolicies = split_policies(list, policies, MAX_POLICIES);
+	if (!npolicies) {
+		fprintf(stderr, "collapse_ipi: -p needs at least one policy\n");
+		return 2;
+	}
+	return run_scenario(n, policies, npolicies);
 }

@@ -121,6 +121,15 @@ void ipitrace_stop(void)
 	write_file(QS_TRACEFS "/tracing_on", "0");
 }
 
+int ipitrace_restart(void)
+{
+	if (write_file(QS_TRACEFS "/tracing_on", "0") ||
+	    write_file(QS_TRACEFS "/trace", "") ||
+	    write_file(QS_TRACEFS "/tracing_on", "1"))
+		return -1;
+	return 0;
+}
+
 static long stat_field(int cpu, const char *field)
 {
 	char path[128], buf[1024], *p;

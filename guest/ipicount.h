@@ -26,6 +26,9 @@ int ipitrace_start(const char *callback);
 /* Stop recording (tracing_on = 0), keeping what was recorded. */
 void ipitrace_stop(void);
 
+/* Drop what was recorded and record again (the event stays enabled). */
+int ipitrace_restart(void);
+
 /*
  * Events recorded on @cpu (the CPU that ran the callback). Returns -1 if the
  * per-CPU buffer lost events (the count would be wrong) or cannot be read.

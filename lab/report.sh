@@ -27,6 +27,10 @@ write_json() {
 		p = val("policy")
 		if (!(p in seen)) { order[++npol] = p; seen[p] = 1 }
 		collapses[p] = val("collapses"); rate[p] = val("per_second")
+		lat[p] = ""
+		if (val("syncs") != "" && val("syncs") >= 0)
+			lat[p] = sprintf(", \"syncs\": %d, \"sync_latency_ns\": {\"p50\": %d, \"p99\": %d, \"max\": %d, \"mean\": %d}",
+				val("syncs"), val("sync_p50_ns"), val("sync_p99_ns"), val("sync_max_ns"), val("sync_mean_ns"))
 	}
 	val("cpu") != "" && val("cpu") != 0 {
 		p = val("policy")
@@ -41,8 +45,8 @@ write_json() {
 		printf " \"policies\": {"
 		for (i = 1; i <= npol; i++) {
 			p = order[i]
-			printf "%s\n  \"%s\": {\"collapses\": %d, \"collapses_per_second\": %s,\n   \"cpus\": [%s]}",
-				(i > 1 ? "," : ""), p, collapses[p], rate[p], cpus[p]
+			printf "%s\n  \"%s\": {\"collapses\": %d, \"collapses_per_second\": %s%s,\n   \"cpus\": [%s]}",
+				(i > 1 ? "," : ""), p, collapses[p], rate[p], lat[p], cpus[p]
 		}
 		printf "}}\n"
 	}'
@@ -54,7 +58,7 @@ print_table() {
 		for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == key) return kv[2] }
 		return ""
 	}
-	val("collapses") != "" { n[val("policy")] = val("collapses") }
+	val("collapses") != "" { n[val("policy")] = val("collapses"); sums[++ns] = $0 }
 	val("cpu") != "" && val("cpu") != 0 { rows[++nr] = $0 }
 	END {
 		printf "%-12s %-4s %-14s %16s %16s\n", "policy", "cpu", "role",
@@ -63,6 +67,16 @@ print_table() {
 			$0 = rows[r]; p = val("policy")
 			printf "%-12s %-4s %-14s %16.0f %16.0f\n", p, val("cpu"), val("role"),
 				val("sync_ipis") * 1000 / n[p], val("all_ipis") * 1000 / n[p]
+		}
+		printf "\n%-12s %14s %14s %14s %14s\n", "policy", "collapses/s",
+			"sync p50 us", "sync p99 us", "sync max us"
+		for (r = 1; r <= ns; r++) {
+			$0 = sums[r]
+			if (val("syncs") == "" || val("syncs") < 0)
+				printf "%-12s %14.1f %14s %14s %14s\n", val("policy"), val("per_second"), "-", "-", "-"
+			else
+				printf "%-12s %14.1f %14.1f %14.1f %14.1f\n", val("policy"), val("per_second"),
+					val("sync_p50_ns") / 1000, val("sync_p99_ns") / 1000, val("sync_max_ns") / 1000
 		}
 	}'
 }
@@ -77,12 +91,12 @@ write_png() {
 	}
 	val("collapses") != "" { n[val("policy")] = val("collapses") }
 	val("cpu") != "" && val("cpu") != 0 {
-		printf "\"%s\\ncpu%s %s\" %.0f %.0f\n", val("policy"), val("cpu"), val("role"),
+		printf "\"%s\\ncpu%s\\n%s\" %.0f %.0f\n", val("policy"), val("cpu"), val("role"),
 			val("sync_ipis") * 1000 / n[val("policy")], val("all_ipis") * 1000 / n[val("policy")]
 	}' > "$data"
 	gnuplot <<-GNUPLOT
-		set terminal pngcairo size 900,500 font ",10" noenhanced
-		set bmargin 5
+		set terminal pngcairo size 1200,520 font ",9" noenhanced
+		set bmargin 6
 		set output "$QS_REPORT/$NAME.png"
 		set title "IPIs per 1,000 MADV_COLLAPSE on CPU0 (Linux $(run_value arch), $(run_value accel), $(run_value vcpus) vCPUs)"
 		set ylabel "IPIs received per 1,000 collapses"
