@@ -8,7 +8,8 @@
 # Usage: lab/vm.sh SUITE
 # Environment: QS_SMP (4), QS_MEM (2G), QS_TIMEOUT (seconds, 600),
 #   QS_ISOLATED (1-3), QS_COLLAPSES (1000), QS_POLICIES (comma list, default
-#   every policy the kernel has), QS_KERNEL (the lab bzImage),
+#   every policy the kernel has), QS_CMDLINE_EXTRA (appended to the kernel
+#   command line), QS_KERNEL (the lab bzImage),
 #   QS_ACCEL (auto: KVM only if a short probe boots, else TCG).
 set -euo pipefail
 # shellcheck source=lab/env.sh
@@ -28,7 +29,8 @@ kernel_cmdline() {
 	printf '%s' "console=ttyS0 panic=-1 tsc=reliable" \
 		" nohz_full=$QS_ISOLATED isolcpus=$QS_ISOLATED rcu_nocbs=$QS_ISOLATED" \
 		" qs.suite=$suite qs.collapses=$QS_COLLAPSES" \
-		"${QS_POLICIES:+ qs.policies=$QS_POLICIES}"
+		"${QS_POLICIES:+ qs.policies=$QS_POLICIES}" \
+		"${QS_CMDLINE_EXTRA:+ $QS_CMDLINE_EXTRA}"
 }
 
 # qemu_args ACCEL CONSOLE_LOG KTAP_LOG CMDLINE: fill the QEMU_ARGS array.

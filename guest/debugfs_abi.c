@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The evaluation patch's debugfs interface, as user space sees it:
+ * tlb_remove_table_sync/policy lists the policies with the current one in
+ * brackets, starts as the tlb_sync_policy= boot parameter says (quiet when
+ * absent or unknown), accepts each policy and rejects junk with EINVAL
+ * without changing anything; stats resets on "0" or "reset" and rejects
+ * junk with EINVAL.
+ */
+#include "ipicount.h"
+#include "ktap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DIR_PATH "/sys/kernel/debug/tlb_remove_table_sync"
+#define POLICY DIR_PATH "/policy"
+#define STATS DIR_PATH "/stats"
+
+static const char *const policies[] = {
+	"broadcast", "mm", "kernel-state", "rcu-exp", "rcu", "quiet",
+};
+
+#define NPOLICIES (sizeof(policies) / sizeof(policies[0]))
+
+/* Write @text; return 0 or the errno of the write. */
+static int write_errno(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY), err = 0;
+
+	if (fd < 0)
+		return errno;
+	if (write(fd, text, strlen(text)) < 0)
+		err = errno;
+	close(fd);
+	return err;
+}
+
+/* The bracketed name in the policy file, or "" */
+static void current_policy(char *out, size_t size)
+{
+	char buf[256], *open_b, *close_b;
+
+	out[0] = '\0';
+	if (read_file(POLICY, buf, sizeof(buf)) < 0)
+		return;
+	open_b = strchr(buf, '[');
+	close_b = open_b ? strchr(open_b, ']') : NULL;
+	if (!close_b || (size_t)(close_b - open_b) > size)
+		return;
+	memcpy(out, open_b + 1, (size_t)(close_b - open_b - 1));
+	out[close_b - open_b - 1] = '\0';
+}
+
+/* The policy the boot parameter asks for, "quiet" if none or unknown. */
+static const char *boot_policy(void)
+{
+	char cmdline[4096], *p;
+	unsigned long i;
+
+	if (read_file("/proc/cmdline", cmdline, sizeof(cmdline)) < 0)
+		return "quiet";
+	p = strstr(cmdline, "tlb_sync_policy=");
+	if (!p)
+		return "quiet";
+	p += strlen("tlb_sync_policy=");
+	p[strcspn(p, " \n")] = '\0';
+	for (i = 0; i < NPOLICIES; i++)
+		if (!strcmp(p, policies[i]))
+			return policies[i];
+	return "quiet";
+}
+
+static long stats_syncs(void)
+{
+	char buf[4096], *p;
+
+	if (read_file(STATS, buf, sizeof(buf)) < 0)
+		return -1;
+	p = strstr(buf, "\nsyncs: ");
+	return p ? strtol(p + 8, NULL, 10) : -1;
+}
+
+int main(void)
+{
+	char cur[64], name[96];
+	unsigned long i;
+	bool all = true;
+	struct ktap k;
+	int err;
+
+	ktap_header(&k, 7);
+	if (access(POLICY, F_OK)) {
+		ktap_diag("no %s: kernel without the evaluation patch", POLICY);
+		ktap_bail(&k, "no policy file");
+	}
+	current_policy(cur, sizeof(cur));
+	ktap_diag("boot policy '%s', expected '%s'", cur, boot_policy());
+	ktap_result(&k, !strcmp(cur, boot_policy()), "boot_policy_from_command_line");
+
+	for (i = 0; i < NPOLICIES; i++) {
+		current_policy(cur, sizeof(cur));
+		err = write_errno(POLICY, policies[i]);
+		current_policy(cur, sizeof(cur));
+		if (err || strcmp(cur, policies[i])) {
+			ktap_diag("selecting %s: %s, now '%s'", policies[i],
+				  strerror(err), cur);
+			all = false;
+		}
+	}
+	ktap_result(&k, all, "every_policy_selectable");
+
+	write_errno(POLICY, "mm");
+	err = write_errno(POLICY, "fastest");
+	current_policy(cur, sizeof(cur));
+	ktap_diag("writing 'fastest': %s; policy now '%s'", strerror(err), cur);
+	ktap_result(&k, err == EINVAL, "unknown_policy_gets_einval");
+	ktap_result(&k, !strcmp(cur, "mm"), "unknown_policy_changes_nothing");
+	snprintf(name, sizeof(name), "%s", boot_policy());
+	write_errno(POLICY, name);
+
+	/*
+	 * Nothing here syncs: the only other source would be khugepaged
+	 * collapsing a 2 MiB-aligned region of the init's small processes,
+	 * which they do not have.
+	 */
+	err = write_errno(STATS, "1");
+	ktap_diag("writing '1' to stats: %s", strerror(err));
+	ktap_result(&k, err == EINVAL, "stats_junk_gets_einval");
+	err = write_errno(STATS, "reset");
+	ktap_result(&k, !err && stats_syncs() == 0, "stats_reset_clears");
+	err = write_errno(STATS, "0");
+	ktap_result(&k, !err && stats_syncs() == 0, "stats_zero_clears");
+	return ktap_finish(&k);
+}
