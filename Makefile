@@ -4,11 +4,12 @@
 #   make demo          build the lab kernel, boot it, show the IPI table
 #   make check         every test; ends with "N passed, N failed"
 #   make check-NAME    one test suite alone (make list-checks names them)
+#   make model         check the formal model of the sync protocol (spin)
 
 SHELL := /bin/bash
 
 .PHONY: all help deps source config config-dry-run kernel initramfs demo \
-	check list-checks clean
+	model check list-checks clean
 
 all: help
 
@@ -35,6 +36,9 @@ initramfs: source
 
 demo: kernel initramfs
 	lab/demo.sh
+
+model: deps
+	model/run.sh
 
 check:
 	tests/run.sh
