@@ -5,11 +5,12 @@
 #   make check         every test; ends with "N passed, N failed"
 #   make check-NAME    one test suite alone (make list-checks names them)
 #   make model         check the formal model of the sync protocol (spin)
+#   make livepatch     build the livepatch for Debian's stock 6.12 kernel
 
 SHELL := /bin/bash
 
 .PHONY: all help deps source config config-dry-run kernel initramfs demo \
-	model check list-checks clean
+	model livepatch check list-checks clean
 
 all: help
 
@@ -39,6 +40,9 @@ demo: kernel initramfs
 
 model: deps
 	model/run.sh
+
+livepatch: deps
+	lab/livepatch.sh
 
 check:
 	tests/run.sh

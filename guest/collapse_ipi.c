@@ -16,8 +16,13 @@
  * kernel has the series' policy switch, else broadcast) is measured in turn,
  * in one boot, with the same spinners.
  *
+ * On a kernel without the switch (Debian's stock kernel) -p names what the
+ * running kernel is expected to do: stock, livepatch, livepatch-disabled or
+ * livepatch-removed, each checked against the livepatch's sysfs state.
+ *
  * Usage: collapse_ipi [-n collapses] [-p policy,...]   (as init runs it)
  *        collapse_ipi --spin             (the CPU2 process; internal)
+ *        collapse_ipi --storm            (collapse until killed)
  */
 #include "ipicount.h"
 #include "ktap.h"
@@ -162,13 +167,41 @@ static int task_cpu(pid_t pid)
 	return p ? atoi(p + 1) : -1;
 }
 
-/* Select @policy; an unpatched kernel has no switch and only broadcasts. */
+#define LIVEPATCH "/sys/kernel/livepatch/quietsync_livepatch"
+#define LIVEPATCH_MODULE "/sys/module/quietsync_livepatch"
+
+/*
+ * On a kernel without the series' switch the "policy" is a label for what
+ * the running kernel does, checked against the livepatch's state:
+ * broadcast or stock (no livepatch), livepatch (enabled), livepatch-disabled
+ * (disabled, module still loaded), livepatch-removed (module gone).
+ */
+static bool stock_kernel_in_state(const char *label)
+{
+	bool patched = access(LIVEPATCH, F_OK) == 0;
+	bool loaded = access(LIVEPATCH_MODULE, F_OK) == 0;
+	char enabled[8] = "";
+
+	if (patched)
+		read_file(LIVEPATCH "/enabled", enabled, sizeof(enabled));
+	if (!strcmp(label, "broadcast") || !strcmp(label, "stock"))
+		return !loaded;
+	if (!strcmp(label, "livepatch"))
+		return patched && enabled[0] == '1';
+	if (!strcmp(label, "livepatch-disabled"))
+		return loaded && !patched;
+	if (!strcmp(label, "livepatch-removed"))
+		return !loaded;
+	return false;
+}
+
+/* Select @policy through the series' switch, or check the stock kernel. */
 static bool select_policy(const char *policy)
 {
 	char buf[256], want[72];
 
 	if (access(POLICY_FILE, F_OK))
-		return !strcmp(policy, "broadcast");
+		return stock_kernel_in_state(policy);
 	if (write_file(POLICY_FILE, policy) || read_file(POLICY_FILE, buf, sizeof(buf)) < 0)
 		return false;
 	snprintf(want, sizeof(want), "[%s]", policy);
@@ -280,6 +313,11 @@ static const struct expectation expectations[] = {
 	 * IPI (x86) and then correctly waited for: only "fewer than mm" holds.
 	 */
 	{ "quiet", true, { 0, 0, 0, 0 }, { 0, 20, 20, 1000 } },
+	/* Debian's stock kernel, before, with and after the livepatch. */
+	{ "stock", true, { 0, 900, 900, 900 }, { 0, 1000, 1000, 1000 } },
+	{ "livepatch", true, { 0, 0, 0, 0 }, { 0, 20, 20, 1000 } },
+	{ "livepatch-disabled", true, { 0, 900, 900, 900 }, { 0, 1000, 1000, 1000 } },
+	{ "livepatch-removed", true, { 0, 900, 900, 900 }, { 0, 1000, 1000, 1000 } },
 };
 
 static const struct expectation *find_expectation(const char *policy)
@@ -514,6 +552,9 @@ int main(int argc, char **argv)
 
 	if (argc == 2 && !strcmp(argv[1], "--spin"))
 		spin_forever();
+	if (argc == 2 && !strcmp(argv[1], "--storm"))
+		for (;;)
+			collapse_one();
 	/* An unpatched kernel has no policy switch: it can only broadcast. */
 	if (access(POLICY_FILE, F_OK))
 		list = strcpy(default_policies, "broadcast");

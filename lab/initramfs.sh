@@ -7,6 +7,10 @@ set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
 QS_BUSYBOX=${QS_BUSYBOX:-/bin/busybox}
+# Extra files, "SOURCE:/path/in/guest" separated by spaces, and the archive's
+# name (build/NAME.cpio.gz): the livepatch test adds its modules this way.
+QS_INITRAMFS_EXTRA=${QS_INITRAMFS_EXTRA:-}
+QS_INITRAMFS_NAME=${QS_INITRAMFS_NAME:-initramfs-$QS_ARCH}
 
 guest_cross_compile() {
 	case $QS_ARCH in
@@ -52,17 +56,37 @@ initramfs_spec() {
 	for prog in "$QS_GUEST_BIN"/*; do
 		echo "file /bin/$(basename "$prog") $prog 0755 0 0"
 	done
+	extra_files_spec
+}
+
+# gen_init_cpio lines for QS_INITRAMFS_EXTRA: its directories (parents
+# first, as the kernel unpacks in order), then its files.
+extra_files_spec() {
+	local item src dst dir
+	for item in $QS_INITRAMFS_EXTRA; do
+		src=${item%%:*}
+		dst=${item#*:}
+		[ -f "$src" ] || qs_die "QS_INITRAMFS_EXTRA: no file $src"
+		dir=$(dirname "$dst")
+		while [ "$dir" != / ]; do
+			echo "$dir"
+			dir=$(dirname "$dir")
+		done
+	done | sort -u | sed 's/.*/dir & 0755 0 0/'
+	for item in $QS_INITRAMFS_EXTRA; do
+		echo "file ${item#*:} ${item%%:*} 0644 0 0"
+	done
 }
 
 main() {
 	local gen out
 	QS_GUEST_BIN=$QS_BUILD/guest-$QS_ARCH
-	out=$QS_BUILD/initramfs-$QS_ARCH.cpio.gz
+	out=$QS_BUILD/$QS_INITRAMFS_NAME.cpio.gz
 	check_busybox
 	gen=$(build_gen_init_cpio)
 	build_guest_programs
-	initramfs_spec > "$QS_BUILD/initramfs-$QS_ARCH.list"
-	"$gen" "$QS_BUILD/initramfs-$QS_ARCH.list" | gzip -9n > "$out.tmp"
+	initramfs_spec > "$QS_BUILD/$QS_INITRAMFS_NAME.list"
+	"$gen" "$QS_BUILD/$QS_INITRAMFS_NAME.list" | gzip -9n > "$out.tmp"
 	mv "$out.tmp" "$out"
 	qs_log "initramfs: $out ($(du -k "$out" | cut -f1) KiB)"
 }

@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Drive the quietsync livepatch inside the guest and check that every
+ * transition completes:
+ *   livepatch_ctl load KO       load (which enables it); wait for the transition
+ *   livepatch_ctl disable       disable through sysfs; wait for the patch to go
+ *   livepatch_ctl unload        remove the module
+ *   livepatch_ctl refuse KO     the module must refuse to load, leaving nothing
+ *   livepatch_ctl cycles N KO   N load/disable/unload cycles under a collapse
+ *                               storm on CPU0 (collapse_ipi --storm)
+ */
+#include "ipicount.h"
+#include "ktap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NAME "quietsync_livepatch"
+#define LP_DIR "/sys/kernel/livepatch/" NAME
+#define MOD_DIR "/sys/module/" NAME
+#define TRANSITION_TIMEOUT_S 30
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int sysfs_int(const char *path)
+{
+	char buf[32];
+
+	if (read_file(path, buf, sizeof(buf)) < 0)
+		return -1;
+	return atoi(buf);
+}
+
+static int load_module(const char *ko)
+{
+	int fd = open(ko, O_RDONLY | O_CLOEXEC), ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = (int)syscall(SYS_finit_module, fd, "", 0) ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+static int unload_module(void)
+{
+	return syscall(SYS_delete_module, NAME, O_NONBLOCK) ? -errno : 0;
+}
+
+/* Wait until @done() holds; returns the seconds waited, or -1 on timeout. */
+static double wait_until(bool (*done)(void))
+{
+	double start = now();
+
+	while (!done()) {
+		if (now() - start > TRANSITION_TIMEOUT_S)
+			return -1;
+		usleep(20000);
+	}
+	return now() - start;
+}
+
+static bool enabled_and_settled(void)
+{
+	return sysfs_int(LP_DIR "/enabled") == 1 &&
+	       sysfs_int(LP_DIR "/transition") == 0;
+}
+
+/* A disabled patch is freed once its transition completed. */
+static bool patch_gone(void)
+{
+	return access(LP_DIR, F_OK) != 0;
+}
+
+static bool do_load(struct ktap *k, const char *ko)
+{
+	int err = load_module(ko);
+	double waited;
+
+	if (err)
+		ktap_diag("loading %s: %s", ko, strerror(-err));
+	if (!ktap_result(k, !err, "livepatch_loaded"))
+		return false;
+	waited = wait_until(enabled_and_settled);
+	ktap_diag("metric enable_transition_seconds=%.2f", waited);
+	return ktap_result(k, waited >= 0, "enable_transition_completed");
+}
+
+static bool do_disable(struct ktap *k)
+{
+	double waited;
+
+	if (!ktap_result(k, !write_file(LP_DIR "/enabled", "0"),
+			 "livepatch_disabled_through_sysfs"))
+		return false;
+	waited = wait_until(patch_gone);
+	ktap_diag("metric disable_transition_seconds=%.2f", waited);
+	return ktap_result(k, waited >= 0, "disable_transition_completed");
+}
+
+static pid_t start_storm(void)
+{
+	cpu_set_t set;
+	pid_t pid = fork();
+
+	if (pid)
+		return pid;
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+	execl("/bin/collapse_ipi", "collapse_ipi", "--storm", (char *)NULL);
+	_exit(127);
+}
+
+static int cycles(int n, const char *ko)
+{
+	char name[64];
+	struct ktap k;
+	int i, err, completed = 0;
+	pid_t storm;
+
+	ktap_header(&k, n);
+	storm = start_storm();
+	for (i = 1; i <= n; i++) {
+		bool ok;
+
+		snprintf(name, sizeof(name), "cycle_%d_load_disable_unload", i);
+		err = load_module(ko);
+		ok = !err && wait_until(enabled_and_settled) >= 0;
+		ok = ok && !write_file(LP_DIR "/enabled", "0");
+		ok = ok && wait_until(patch_gone) >= 0;
+		ok = ok && !unload_module();
+		if (!ok)
+			ktap_diag("cycle %d: load %s, enabled %d, transition %d",
+				  i, strerror(-err), sysfs_int(LP_DIR "/enabled"),
+				  sysfs_int(LP_DIR "/transition"));
+		if (ktap_result(&k, ok, name))
+			completed++;
+	}
+	kill(storm, SIGKILL);
+	waitpid(storm, NULL, 0);
+	ktap_diag("metric cycles=%d", completed);
+	return ktap_finish(&k);
+}
+
+int main(int argc, char **argv)
+{
+	struct ktap k;
+	int err;
+
+	if (argc == 3 && !strcmp(argv[1], "load")) {
+		ktap_header(&k, 3);
+		if (do_load(&k, argv[2]))
+			ktap_result(&k, access(MOD_DIR, F_OK) == 0, "module_present");
+		else
+			ktap_bail(&k, "not loaded");
+		return ktap_finish(&k);
+	}
+	if (argc == 2 && !strcmp(argv[1], "disable")) {
+		ktap_header(&k, 3);
+		if (!do_disable(&k))
+			ktap_bail(&k, "not disabled");
+		ktap_result(&k, access(MOD_DIR, F_OK) == 0, "module_still_loaded");
+		return ktap_finish(&k);
+	}
+	if (argc == 2 && !strcmp(argv[1], "unload")) {
+		ktap_header(&k, 2);
+		err = unload_module();
+		if (err)
+			ktap_diag("removing %s: %s", NAME, strerror(-err));
+		ktap_result(&k, !err, "module_removed");
+		ktap_result(&k, access(MOD_DIR, F_OK) != 0, "module_gone");
+		return ktap_finish(&k);
+	}
+	if (argc == 3 && !strcmp(argv[1], "refuse")) {
+		char label[64], name[128], *dir = strdup(argv[2]), *slash;
+
+		/* .../bad-release/quietsync_livepatch.ko: "bad-release" */
+		slash = strrchr(dir, '/');
+		if (slash)
+			*slash = '\0';
+		slash = strrchr(dir, '/');
+		snprintf(label, sizeof(label), "%s", slash ? slash + 1 : dir);
+		free(dir);
+		ktap_header(&k, 3);
+		err = load_module(argv[2]);
+		ktap_diag("loading %s: %s", argv[2], strerror(-err));
+		snprintf(name, sizeof(name), "%s_refused_with_einval", label);
+		ktap_result(&k, err == -EINVAL, name);
+		snprintf(name, sizeof(name), "%s_no_patch_registered", label);
+		ktap_result(&k, access(LP_DIR, F_OK) != 0, name);
+		snprintf(name, sizeof(name), "%s_no_module_left", label);
+		ktap_result(&k, access(MOD_DIR, F_OK) != 0, name);
+		return ktap_finish(&k);
+	}
+	if (argc == 4 && !strcmp(argv[1], "cycles"))
+		return cycles(atoi(argv[2]), argv[3]);
+	fprintf(stderr, "usage: livepatch_ctl load KO | disable | unload | refuse KO | cycles N KO\n");
+	return 2;
+}
