@@ -43,6 +43,8 @@ QS_INITRAMFS_EXTRA="$QS_BUILD/livepatch/quietsync_livepatch.ko:$lp/quietsync_liv
 	lab/initramfs.sh >&2
 
 rc=0
-QS_KERNEL=$kernel QS_INITRAMFS=$QS_BUILD/initramfs-livepatch.cpio.gz lab/vm.sh livepatch || rc=$?
+# About 5 minutes under TCG on 2 cores (four 1,000-collapse windows and 20
+# cycles); 900 s leaves room for a loaded machine before calling it a hang.
+QS_TIMEOUT=900 QS_KERNEL=$kernel QS_INITRAMFS=$QS_BUILD/initramfs-livepatch.cpio.gz lab/vm.sh livepatch || rc=$?
 lab/livepatch-report.sh "$QS_BUILD/runs/$QS_ARCH-livepatch" >&2 || rc=1
 exit "$rc"
