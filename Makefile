@@ -6,11 +6,12 @@
 #   make check-NAME    one test suite alone (make list-checks names them)
 #   make model         check the formal model of the sync protocol (spin)
 #   make livepatch     build the livepatch for Debian's stock 6.12 kernel
+#   make tool          build quietsync-check (build/tool/quietsync-check)
 
 SHELL := /bin/bash
 
 .PHONY: all help deps source config config-dry-run kernel initramfs demo \
-	model livepatch check list-checks clean
+	model livepatch tool check list-checks clean
 
 all: help
 
@@ -43,6 +44,9 @@ model: deps
 
 livepatch: deps
 	lab/livepatch.sh
+
+tool:
+	$(MAKE) -C tool O=$(CURDIR)/build/tool
 
 check:
 	tests/run.sh

@@ -46,7 +46,7 @@ check_busybox() {
 # The gen_init_cpio file list: directories, nodes and files.
 initramfs_spec() {
 	local dir prog
-	for dir in /bin /dev /proc /sys /tmp /root; do
+	for dir in /bin /dev /proc /sys /tmp /root /run; do
 		echo "dir $dir 0755 0 0"
 	done
 	echo "nod /dev/console 0600 0 0 c 5 1"

@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Run quietsync-check inside the guest and assert its verdict, and that it
+ * left tracefs as it found it.
+ *
+ * Usage: check_verdict LABEL EXIT VERDICT [-P POLICY] -- ARGS...
+ *   LABEL names the results; EXIT and VERDICT (exposed, not-exposed, fixed
+ *   or cannot-tell) are what the tool must say; -P selects the series'
+ *   evaluation policy first (restored after).
+ */
+#include "ipicount.h"
+#include "ktap.h"
+
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define POLICY_FILE "/sys/kernel/debug/tlb_remove_table_sync/policy"
+
+static const char *const tracefs_files[] = {
+	QS_TRACEFS "/tracing_on",
+	QS_TRACEFS "/current_tracer",
+	QS_TRACEFS "/buffer_size_kb",
+	QS_TRACEFS "/events/csd/csd_function_entry/enable",
+	QS_TRACEFS "/events/csd/csd_function_entry/filter",
+};
+
+#define NFILES (sizeof(tracefs_files) / sizeof(tracefs_files[0]))
+
+/* The tool's words for each verdict keyword. */
+static const char *verdict_words(const char *keyword)
+{
+	if (!strcmp(keyword, "fixed"))
+		return "fix active and verified";
+	if (!strcmp(keyword, "not-exposed"))
+		return "not exposed";
+	if (!strcmp(keyword, "cannot-tell"))
+		return "cannot tell";
+	return keyword;
+}
+
+static void snapshot(char out[][256])
+{
+	unsigned long i;
+
+	for (i = 0; i < NFILES; i++)
+		if (read_file(tracefs_files[i], out[i], 256) < 0)
+			strcpy(out[i], "(unreadable)");
+}
+
+/* Run the tool with @argv, its stdout into @buf; returns its exit status. */
+static int run_tool(char **argv, char *buf, size_t size)
+{
+	int fds[2], status;
+	size_t len = 0;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe(fds))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		dup2(fds[1], 1);
+		close(fds[0]);
+		execv("/bin/quietsync-check", argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	while (len + 1 < size && (n = read(fds[0], buf + len, size - 1 - len)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
+	close(fds[0]);
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+int main(int argc, char **argv)
+{
+	char before[NFILES][256], after[NFILES][256], out[8192], want[160];
+	char saved_policy[256] = "", name[128], *line, *bracket;
+	const char *label, *verdict, *policy = NULL;
+	unsigned long i;
+	bool same = true, verdict_ok;
+	int expect, rc, first;
+	struct ktap k;
+
+	if (argc < 5) {
+		fprintf(stderr, "usage: check_verdict LABEL EXIT VERDICT [-P POLICY] -- ARGS...\n");
+		return 2;
+	}
+	label = argv[1];
+	expect = atoi(argv[2]);
+	verdict = verdict_words(argv[3]);
+	first = 4;
+	if (!strcmp(argv[first], "-P") && argc > first + 1) {
+		policy = argv[first + 1];
+		first += 2;
+	}
+	if (strcmp(argv[first], "--")) {
+		fprintf(stderr, "check_verdict: expected -- before the tool's arguments\n");
+		return 2;
+	}
+	argv[first] = "quietsync-check";
+
+	ktap_header(&k, 3 + (policy != NULL));
+	if (policy) {
+		read_file(POLICY_FILE, saved_policy, sizeof(saved_policy));
+		snprintf(name, sizeof(name), "%s_policy_%s_selected", label, policy);
+		ktap_result(&k, !write_file(POLICY_FILE, policy), name);
+	}
+	snapshot(before);
+	rc = run_tool(argv + first, out, sizeof(out));
+	snapshot(after);
+	snprintf(want, sizeof(want), "verdict: %s (", verdict);
+	verdict_ok = strstr(out, want) != NULL;
+	for (line = strtok(out, "\n"); line; line = strtok(NULL, "\n"))
+		ktap_diag("%s", line);
+
+	snprintf(name, sizeof(name), "%s_exit_%d", label, expect);
+	ktap_diag("quietsync-check exited %d", rc);
+	ktap_result(&k, rc == expect, name);
+	snprintf(name, sizeof(name), "%s_verdict", label);
+	ktap_result(&k, verdict_ok, name);
+
+	for (i = 0; i < NFILES; i++)
+		if (strcmp(before[i], after[i])) {
+			ktap_diag("%s: '%s' before, '%s' after", tracefs_files[i],
+				  before[i], after[i]);
+			same = false;
+		}
+	snprintf(name, sizeof(name), "%s_tracefs_restored", label);
+	ktap_result(&k, same, name);
+
+	if (policy && saved_policy[0]) {
+		bracket = strchr(saved_policy, '[');
+		if (bracket) {
+			bracket[strcspn(bracket, "]")] = '\0';
+			write_file(POLICY_FILE, bracket + 1);
+		}
+	}
+	return ktap_finish(&k);
+}

@@ -1,0 +1,639 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * quietsync-check: are this machine's isolated CPUs interrupted by the
+ * page-table sync IPI (tlb_remove_table_sync_one()), and is a fix active?
+ *
+ * Watches the csd:csd_function_entry trace event filtered on the sync's
+ * callback, per target CPU, and the function-call IPIs of /proc/interrupts,
+ * for --seconds; with --load it generates the syncs itself (MADV_COLLAPSE on
+ * a housekeeping CPU). Restores every tracefs setting it changed, also on
+ * SIGINT/SIGTERM and errors. Needs only the C library and tracefs.
+ *
+ * Exit status: 0 not exposed or fix verified, 1 exposed, 2 cannot tell or
+ * bad usage.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
+
+#define MAX_CPUS 1024
+#define TRACEFS "/sys/kernel/tracing"
+#define EVENT TRACEFS "/events/csd/csd_function_entry"
+#define CALLBACK "tlb_remove_table_smp_sync"
+#define LIVEPATCH "/sys/kernel/livepatch/quietsync_livepatch/enabled"
+#define SERIES_POLICY "/sys/kernel/debug/tlb_remove_table_sync/policy"
+#define LOCK_FILE "/run/quietsync-check.lock"
+/* An isolated CPU may take this share of the syncs (residual kernel entries). */
+#define TOLERATED_PERCENT 2
+
+enum verdict { NOT_EXPOSED, EXPOSED, FIXED, CANNOT_TELL };
+
+static const char *const verdict_text[] = {
+	[NOT_EXPOSED] = "not exposed",
+	[EXPOSED] = "exposed",
+	[FIXED] = "fix active and verified",
+	[CANNOT_TELL] = "cannot tell",
+};
+
+struct setting {
+	const char *path;
+	char value[256];
+	bool saved;
+};
+
+static struct setting settings[] = {
+	{ .path = TRACEFS "/tracing_on" },
+	{ .path = EVENT "/filter" },
+	{ .path = EVENT "/enable" },
+};
+
+#define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
+
+static bool mounted_tracefs;
+static volatile sig_atomic_t interrupted;
+static pid_t load_pid;
+/* Successful collapses of --load, shared with its child. */
+static long *collapses_done;
+
+static int read_text(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+static int write_text(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, text, strlen(text));
+	if (close(fd) || n != (ssize_t)strlen(text))
+		return -1;
+	return 0;
+}
+
+/* Parse a CPU list ("1-3,5") into @set; -1 if it does not parse. */
+static int parse_cpu_list(const char *list, bool *set)
+{
+	const char *p = list;
+	char *end;
+	long a, b;
+
+	memset(set, 0, MAX_CPUS * sizeof(*set));
+	if (!*p || !strcmp(p, "(null)"))
+		return 0;
+	while (*p) {
+		a = strtol(p, &end, 10);
+		if (end == p || a < 0 || a >= MAX_CPUS)
+			return -1;
+		b = a;
+		if (*end == '-') {
+			p = end + 1;
+			b = strtol(p, &end, 10);
+			if (end == p || b < a || b >= MAX_CPUS)
+				return -1;
+		}
+		for (; a <= b; a++)
+			set[a] = true;
+		if (*end == ',')
+			end++;
+		else if (*end)
+			return -1;
+		p = end;
+	}
+	return 0;
+}
+
+static void restore_tracefs(void)
+{
+	size_t i;
+
+	for (i = NSETTINGS; i-- > 0;)
+		if (settings[i].saved) {
+			write_text(settings[i].path, settings[i].value);
+			settings[i].saved = false;
+		}
+	if (mounted_tracefs) {
+		umount(TRACEFS);
+		mounted_tracefs = false;
+	}
+}
+
+static void stop_load(void)
+{
+	if (load_pid > 0) {
+		kill(load_pid, SIGKILL);
+		waitpid(load_pid, NULL, 0);
+		load_pid = 0;
+	}
+}
+
+static void cleanup(void)
+{
+	stop_load();
+	restore_tracefs();
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+static bool file_has_symbol(const char *path, const char *name)
+{
+	char line[512];
+	size_t len = strlen(name);
+	bool found = false;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *p = strrchr(line, ' ');
+
+		found = p && !strncmp(p + 1, name, len) &&
+			(p[len + 1] == '\n' || p[len + 1] == '\t');
+	}
+	fclose(f);
+	return found;
+}
+
+static int read_cal(long *counts, int ncpus)
+{
+	char line[16384], *p, *end;
+	int n = -1;
+	FILE *f = fopen("/proc/interrupts", "re");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		p = line + strspn(line, " ");
+		if (strncmp(p, "CAL:", 4))
+			continue;
+		p += 4;
+		for (n = 0; n < ncpus; n++) {
+			counts[n] = strtol(p, &end, 10);
+			if (end == p)
+				break;
+			p = end;
+		}
+		break;
+	}
+	fclose(f);
+	return n;
+}
+
+static long count_events(int cpu)
+{
+	char path[128], line[512];
+	long n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), TRACEFS "/per_cpu/cpu%d/trace", cpu);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (line[0] != '#' && strstr(line, "func=" CALLBACK))
+			n++;
+	fclose(f);
+	return n;
+}
+
+/* --load: collapse 2 MiB of anonymous memory over and over. */
+static void collapse_forever(int cpu)
+{
+	const size_t pmd = 2UL << 20;
+	cpu_set_t set;
+	char *map, *al;
+	size_t off;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+	for (;;) {
+		map = mmap(NULL, 2 * pmd, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (map == MAP_FAILED)
+			_exit(1);
+		al = (char *)(((uintptr_t)map + pmd - 1) & ~(pmd - 1));
+		/* Small pages first, whatever the THP setting, then collapse. */
+		madvise(al, pmd, MADV_NOHUGEPAGE);
+		for (off = 0; off < pmd; off += 4096)
+			al[off] = 1;
+		madvise(al, pmd, MADV_HUGEPAGE);
+		if (madvise(al, pmd, MADV_COLLAPSE) == 0)
+			__atomic_add_fetch(collapses_done, 1, __ATOMIC_RELAXED);
+		munmap(map, 2 * pmd);
+	}
+}
+
+struct cpu_result {
+	bool isolated;
+	long sync;
+	long cal;
+};
+
+struct report {
+	struct utsname uts;
+	char nohz_full[256], isolated[256], policy[128];
+	bool sync_compiled, livepatch, series;
+	int ncpus, seconds, load_cpu;
+	long collapses, observed;
+	struct cpu_result cpu[MAX_CPUS];
+	enum verdict verdict;
+	char why[256];
+};
+
+static void usage(FILE *out)
+{
+	fputs("usage: quietsync-check [--seconds N] [--load] [--cpus LIST] [--json] [--help]\n", out);
+}
+
+static void help(void)
+{
+	usage(stdout);
+	fputs(
+"\n"
+"Tell whether this machine's isolated CPUs (isolcpus=, nohz_full=) are\n"
+"interrupted by the page-table sync IPI that Linux sends when it frees page\n"
+"tables (tlb_remove_table_sync_one(): THP collapse, hugetlb unsharing), and\n"
+"whether a fix (the quietsync livepatch or kernel series) is active.\n"
+"\n"
+"  --seconds N  watch for N seconds (default 10, at most 3600)\n"
+"  --load       generate syncs: collapse huge pages on a housekeeping CPU\n"
+"               (needed on a quiet machine, and to verify a fix)\n"
+"  --cpus LIST  treat these CPUs (e.g. 2-5,8) as the isolated ones instead\n"
+"               of the kernel's isolcpus= and nohz_full= lists\n"
+"  --json       print the result as JSON\n"
+"  --help       this text\n"
+"\n"
+"Needs root and tracefs (mounted at " TRACEFS " if it is not, and\n"
+"unmounted after). Every tracefs setting changed is restored, also on\n"
+"Ctrl-C. Two instances do not run at once (" LOCK_FILE ").\n"
+"\n"
+"Exit status: 0 not exposed, or fix active and verified; 1 exposed;\n"
+"2 cannot tell (the reason is printed) or bad usage.\n", stdout);
+}
+
+static void cannot_tell(struct report *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	r->verdict = CANNOT_TELL;
+	va_start(ap, fmt);
+	vsnprintf(r->why, sizeof(r->why), fmt, ap);
+	va_end(ap);
+}
+
+static void read_setup(struct report *r)
+{
+	char buf[16];
+
+	uname(&r->uts);
+	if (read_text("/sys/devices/system/cpu/nohz_full", r->nohz_full, sizeof(r->nohz_full)))
+		r->nohz_full[0] = '\0';
+	if (!strcmp(r->nohz_full, "(null)"))
+		r->nohz_full[0] = '\0';
+	if (read_text("/sys/devices/system/cpu/isolated", r->isolated, sizeof(r->isolated)))
+		r->isolated[0] = '\0';
+	r->sync_compiled = file_has_symbol("/proc/kallsyms", CALLBACK);
+	r->livepatch = !read_text(LIVEPATCH, buf, sizeof(buf)) && buf[0] == '1';
+	r->series = !read_text(SERIES_POLICY, r->policy, sizeof(r->policy));
+	if (r->series) {
+		/* "broadcast [quiet] ..." -> "quiet" */
+		char *open_b = strchr(r->policy, '['), *close_b;
+
+		close_b = open_b ? strchr(open_b, ']') : NULL;
+		if (close_b) {
+			*close_b = '\0';
+			memmove(r->policy, open_b + 1, strlen(open_b + 1) + 1);
+		}
+	}
+	r->ncpus = (int)sysconf(_SC_NPROCESSORS_CONF);
+	if (r->ncpus > MAX_CPUS)
+		r->ncpus = MAX_CPUS;
+}
+
+/* Isolated: in isolcpus= or nohz_full=. */
+static int mark_isolated(struct report *r)
+{
+	bool a[MAX_CPUS], b[MAX_CPUS];
+	int cpu, n = 0;
+
+	if (parse_cpu_list(r->isolated, a) || parse_cpu_list(r->nohz_full, b))
+		return -1;
+	r->load_cpu = -1;
+	for (cpu = 0; cpu < r->ncpus; cpu++) {
+		r->cpu[cpu].isolated = a[cpu] || b[cpu];
+		n += r->cpu[cpu].isolated;
+		if (!r->cpu[cpu].isolated && r->load_cpu < 0)
+			r->load_cpu = cpu;
+	}
+	return n;
+}
+
+static int prepare_tracefs(struct report *r)
+{
+	char filter[128];
+	size_t i;
+
+	if (access(TRACEFS "/trace", F_OK)) {
+		if (mount("tracefs", TRACEFS, "tracefs", 0, NULL)) {
+			cannot_tell(r, "tracefs is not mounted and cannot be (%s)", strerror(errno));
+			return -1;
+		}
+		mounted_tracefs = true;
+	}
+	if (access(EVENT "/enable", W_OK)) {
+		cannot_tell(r, "no csd:csd_function_entry trace event (kernel without tracepoints?)");
+		return -1;
+	}
+	for (i = 0; i < NSETTINGS; i++) {
+		if (read_text(settings[i].path, settings[i].value, sizeof(settings[i].value))) {
+			cannot_tell(r, "cannot read %s", settings[i].path);
+			return -1;
+		}
+		if (!strcmp(settings[i].value, "none"))
+			strcpy(settings[i].value, "0");
+		settings[i].saved = true;
+	}
+	snprintf(filter, sizeof(filter), "func.function == %s", CALLBACK);
+	if (write_text(EVENT "/filter", filter) || write_text(TRACEFS "/tracing_on", "0") ||
+	    write_text(TRACEFS "/trace", "") || write_text(EVENT "/enable", "1") ||
+	    write_text(TRACEFS "/tracing_on", "1")) {
+		cannot_tell(r, "cannot set up the trace event (%s); is tracing disabled?", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void watch(struct report *r, bool load)
+{
+	long before[MAX_CPUS] = { 0 }, after[MAX_CPUS] = { 0 };
+	struct timespec t = { .tv_sec = r->seconds, .tv_nsec = 0 };
+	int cpu;
+
+	read_cal(before, r->ncpus);
+	if (load) {
+		load_pid = fork();
+		if (load_pid == 0)
+			collapse_forever(r->load_cpu);
+	}
+	while (nanosleep(&t, &t) && errno == EINTR && !interrupted)
+		;
+	stop_load();
+	write_text(TRACEFS "/tracing_on", "0");
+	read_cal(after, r->ncpus);
+	r->collapses = collapses_done ? *collapses_done : 0;
+	r->observed = r->collapses;
+	for (cpu = 0; cpu < r->ncpus; cpu++) {
+		r->cpu[cpu].sync = count_events(cpu);
+		r->cpu[cpu].cal = after[cpu] - before[cpu];
+		if (r->cpu[cpu].sync > r->observed)
+			r->observed = r->cpu[cpu].sync;
+	}
+}
+
+static void decide(struct report *r, bool load)
+{
+	bool hit = false, fix = r->livepatch ||
+		(r->series && !strcmp(r->policy, "quiet"));
+	int cpu;
+
+	for (cpu = 0; cpu < r->ncpus; cpu++)
+		if (r->cpu[cpu].isolated &&
+		    r->cpu[cpu].sync * 100 > r->observed * TOLERATED_PERCENT)
+			hit = true;
+	if (hit) {
+		r->verdict = EXPOSED;
+		snprintf(r->why, sizeof(r->why), "isolated CPUs took more than %d%% of %ld syncs",
+			 TOLERATED_PERCENT, r->observed);
+	} else if (!r->observed) {
+		cannot_tell(r, "no page-table sync in %d s%s", r->seconds,
+			    load ? " although --load collapsed huge pages (THP off?)" :
+				   ": run with --load");
+	} else if (fix) {
+		r->verdict = FIXED;
+		snprintf(r->why, sizeof(r->why), "%ld syncs, isolated CPUs spared, %s active",
+			 r->observed, r->livepatch ? "livepatch" : "series");
+	} else {
+		r->verdict = NOT_EXPOSED;
+		snprintf(r->why, sizeof(r->why), "%ld syncs, isolated CPUs spared", r->observed);
+	}
+}
+
+static void print_text(const struct report *r)
+{
+	int cpu;
+
+	printf("kernel: %s\n", r->uts.release);
+	printf("isolated: %s; nohz_full: %s\n", r->isolated[0] ? r->isolated : "none",
+	       r->nohz_full[0] ? r->nohz_full : "none");
+	printf("page-table sync IPI compiled in: %s\n", r->sync_compiled ? "yes" : "no");
+	printf("quietsync livepatch enabled: %s; series policy: %s\n",
+	       r->livepatch ? "yes" : "no", r->series ? r->policy : "none");
+	if (r->seconds) {
+		printf("watched %d s%s", r->seconds, r->collapses ? "" : "\n");
+		if (r->collapses)
+			printf(", %ld collapses on cpu%d\n", r->collapses, r->load_cpu);
+		printf("%-6s %-12s %14s %14s\n", "cpu", "role", "sync IPIs/s", "all IPIs/s");
+		for (cpu = 0; cpu < r->ncpus; cpu++)
+			printf("%-6d %-12s %14.1f %14.1f\n", cpu,
+			       r->cpu[cpu].isolated ? "isolated" : "housekeeping",
+			       (double)r->cpu[cpu].sync / r->seconds,
+			       (double)r->cpu[cpu].cal / r->seconds);
+	}
+	printf("verdict: %s (%s)\n", verdict_text[r->verdict], r->why);
+}
+
+static void print_json(const struct report *r)
+{
+	int cpu;
+
+	printf("{\"kernel\": \"%s\", \"isolated\": \"%s\", \"nohz_full\": \"%s\", "
+	       "\"sync_compiled\": %s, \"livepatch\": %s, \"series_policy\": \"%s\", "
+	       "\"seconds\": %d, \"collapses\": %ld, \"cpus\": [",
+	       r->uts.release, r->isolated, r->nohz_full,
+	       r->sync_compiled ? "true" : "false", r->livepatch ? "true" : "false",
+	       r->series ? r->policy : "", r->seconds, r->collapses);
+	for (cpu = 0; r->seconds && cpu < r->ncpus; cpu++)
+		printf("%s{\"cpu\": %d, \"isolated\": %s, \"sync_ipis\": %ld, \"all_ipis\": %ld}",
+		       cpu ? ", " : "", cpu, r->cpu[cpu].isolated ? "true" : "false",
+		       r->cpu[cpu].sync, r->cpu[cpu].cal);
+	printf("], \"verdict\": \"%s\", \"reason\": \"%s\", \"exit\": %d}\n",
+	       verdict_text[r->verdict], r->why,
+	       r->verdict == EXPOSED ? 1 : r->verdict == CANNOT_TELL ? 2 : 0);
+}
+
+static int exit_code(enum verdict v)
+{
+	return v == EXPOSED ? 1 : v == CANNOT_TELL ? 2 : 0;
+}
+
+static int parse_seconds(const char *arg)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+
+	if (end == arg || *end || v < 1 || v > 3600)
+		return -1;
+	return (int)v;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "seconds", required_argument, NULL, 's' },
+		{ "load", no_argument, NULL, 'l' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "cpus", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct report r;
+	bool load = false, json = false;
+	const char *cpus = NULL;
+	struct sigaction sa = { .sa_handler = on_signal };
+	int opt, lock, isolated;
+
+	r.seconds = 10;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			cpus = optarg;
+			break;
+		case ':':
+			fprintf(stderr, "quietsync-check: %s needs a value (see --help)\n",
+				argv[optind - 1]);
+			return 2;
+		case 's':
+			r.seconds = parse_seconds(optarg);
+			if (r.seconds < 0) {
+				fprintf(stderr, "quietsync-check: --seconds takes a whole number from 1 to 3600, not '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'l':
+			load = true;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			help();
+			return 0;
+		default:
+			fprintf(stderr, "quietsync-check: unknown option '%s' (see --help)\n",
+				argv[optind - 1]);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "quietsync-check: unexpected argument '%s' (see --help)\n", argv[optind]);
+		return 2;
+	}
+
+	read_setup(&r);
+	if (cpus) {
+		/* The CPUs to treat as isolated, instead of the kernel's lists. */
+		snprintf(r.isolated, sizeof(r.isolated), "%s", cpus);
+		r.nohz_full[0] = '\0';
+	}
+	isolated = mark_isolated(&r);
+	if (isolated < 0) {
+		fprintf(stderr, "quietsync-check: cannot parse the CPU list '%s'%s%s%s\n",
+			r.isolated, r.nohz_full[0] ? " / '" : "", r.nohz_full,
+			r.nohz_full[0] ? "'" : "");
+		return 2;
+	}
+	r.verdict = CANNOT_TELL;
+	if (!r.sync_compiled) {
+		r.verdict = NOT_EXPOSED;
+		snprintf(r.why, sizeof(r.why), "this kernel has no page-table sync IPI");
+		r.seconds = 0;
+	} else if (!isolated) {
+		r.verdict = NOT_EXPOSED;
+		snprintf(r.why, sizeof(r.why), "no isolated CPUs (isolcpus=, nohz_full=)");
+		r.seconds = 0;
+	} else if (geteuid()) {
+		cannot_tell(&r, "not root: tracefs needs root");
+		r.seconds = 0;
+	} else if (load && r.load_cpu < 0) {
+		cannot_tell(&r, "--load needs a housekeeping CPU, all are isolated");
+		r.seconds = 0;
+	} else {
+		lock = open(LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (lock < 0) {
+			fprintf(stderr, "quietsync-check: cannot open %s: %s\n",
+				LOCK_FILE, strerror(errno));
+			return 2;
+		}
+		if (flock(lock, LOCK_EX | LOCK_NB)) {
+			if (errno == EWOULDBLOCK)
+				fprintf(stderr, "quietsync-check: another instance is running (%s)\n",
+					LOCK_FILE);
+			else
+				fprintf(stderr, "quietsync-check: cannot lock %s: %s\n",
+					LOCK_FILE, strerror(errno));
+			return 2;
+		}
+		collapses_done = mmap(NULL, sizeof(long), PROT_READ | PROT_WRITE,
+				      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (collapses_done == MAP_FAILED)
+			collapses_done = NULL;
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		atexit(cleanup);
+		if (!prepare_tracefs(&r)) {
+			watch(&r, load);
+			if (interrupted)
+				cannot_tell(&r, "interrupted");
+			else
+				decide(&r, load);
+		}
+		cleanup();
+	}
+	if (json)
+		print_json(&r);
+	else
+		print_text(&r);
+	return exit_code(r.verdict);
+}
