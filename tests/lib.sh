@@ -8,6 +8,10 @@ t_pass() {
 	echo "ok $1"
 }
 
+t_skip() {
+	echo "ok $1 # SKIP $2"
+}
+
 t_fail() {
 	echo "not ok $1 # $2"
 	QS_TEST_FAILED=1
