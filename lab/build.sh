@@ -14,13 +14,6 @@ kernel_image() {
 	esac
 }
 
-cross_compile() {
-	case $QS_ARCH in
-	arm64) echo aarch64-linux-gnu- ;;
-	*) echo ;;
-	esac
-}
-
 show_progress_until_done() {
 	local pid=$1 log=$2 start=$SECONDS
 	while kill -0 "$pid" 2> /dev/null; do
@@ -37,10 +30,10 @@ main() {
 	[ -f "$QS_OBJ/.config" ] || qs_die "no $QS_OBJ/.config: run lab/config.sh first"
 	command -v ccache > /dev/null || qs_die "ccache is missing: apt-get install ccache"
 	mkdir -p "$CCACHE_DIR"
-	cc="ccache $(cross_compile)gcc"
+	cc="ccache ${QS_CROSS_COMPILE}gcc"
 	ccache -z > /dev/null
 	qs_log "build: $QS_ARCH $(basename "$image") with -j$(nproc), ccache in $CCACHE_DIR"
-	make -C "$QS_OBJ" ARCH="$QS_ARCH" CROSS_COMPILE="$(cross_compile)" CC="$cc" \
+	make -C "$QS_OBJ" ARCH="$QS_ARCH" CROSS_COMPILE="$QS_CROSS_COMPILE" CC="$cc" \
 		KBUILD_BUILD_USER=quietsync KBUILD_BUILD_HOST=lab \
 		-j"$(nproc)" "$(basename "$image")" > "$log" 2>&1 &
 	pid=$!

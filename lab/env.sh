@@ -20,6 +20,34 @@ export CCACHE_DIR=${CCACHE_DIR:-/var/cache/quietsync/ccache}
 export CCACHE_BASEDIR=$QS_BUILD
 export CCACHE_NOHASHDIR=true
 
+# The compiler prefix for QS_ARCH: the kernel and the guest programs alike.
+case $QS_ARCH in
+arm64) QS_CROSS_COMPILE=aarch64-linux-gnu- ;;
+*) QS_CROSS_COMPILE= ;;
+esac
+
+# awk: val("key") is the value of "key=value" on the current line; the
+# reports read the guests' "# metric key=value ..." lines with it.
+# shellcheck disable=SC2016 # awk code, not shell
+QS_AWK_VAL='
+function val(key,   i, kv) {
+	for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == key) return kv[2] }
+	return ""
+}'
+
+# The patch file names of patches/linux-6.12/series, in order: blank lines
+# and everything after a '#' are ignored.
+qs_series_patches() {
+	local line
+	while IFS= read -r line || [ -n "$line" ]; do
+		line=${line%%#*}
+		line=${line//[[:space:]]/}
+		if [ -n "$line" ]; then
+			printf '%s\n' "$line"
+		fi
+	done < "$QS_PATCHES/series"
+}
+
 qs_log() {
 	printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2
 }

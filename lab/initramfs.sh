@@ -12,13 +12,6 @@ QS_BUSYBOX=${QS_BUSYBOX:-/bin/busybox}
 QS_INITRAMFS_EXTRA=${QS_INITRAMFS_EXTRA:-}
 QS_INITRAMFS_NAME=${QS_INITRAMFS_NAME:-initramfs-$QS_ARCH}
 
-guest_cross_compile() {
-	case $QS_ARCH in
-	arm64) echo aarch64-linux-gnu- ;;
-	*) echo ;;
-	esac
-}
-
 build_gen_init_cpio() {
 	local out=$QS_BUILD/host/gen_init_cpio
 	[ -f "$QS_SRC/usr/gen_init_cpio.c" ] || qs_die "no kernel source in $QS_SRC: run lab/source.sh first"
@@ -32,7 +25,7 @@ build_gen_init_cpio() {
 build_guest_programs() {
 	qs_log "initramfs: building guest programs for $QS_ARCH"
 	make -s -C "$QS_ROOT/guest" O="$QS_GUEST_BIN" \
-		CROSS_COMPILE="$(guest_cross_compile)"
+		CROSS_COMPILE="$QS_CROSS_COMPILE"
 }
 
 check_busybox() {

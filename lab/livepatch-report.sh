@@ -21,11 +21,7 @@ main() {
 		qs_die "cannot scan $run/console.log for splats"
 	fi
 	mkdir -p "$QS_REPORT"
-	tr -d '\r' < "$run/ktap.log" | sed -n 's/^# metric //p' | awk -v splats="$splats" '
-	function val(key,   i, kv) {
-		for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == key) return kv[2] }
-		return ""
-	}
+	tr -d '\r' < "$run/ktap.log" | sed -n 's/^# metric //p' | awk -v splats="$splats" "$QS_AWK_VAL"'
 	val("kernel") != "" { kernel = val("kernel") }
 	val("cycles") != "" { cycles = val("cycles") }
 	val("collapses") != "" { n[val("policy")] = val("collapses") }

@@ -11,21 +11,13 @@ run_value() {
 	sed -n "s/^$1=//p" "$RUN_DIR/run.env"
 }
 
-# awk: val("key") is the value of "key=value" on the current metric line.
-# shellcheck disable=SC2016 # awk code, not shell
-AWK_VAL='
-function val(key,   i, kv) {
-	for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == key) return kv[2] }
-	return ""
-}'
-
 # "# metric a=1 b=2" lines of the KTAP log, as "a=1 b=2".
 metrics() {
 	tr -d '\r' < "$RUN_DIR/ktap.log" | sed -n 's/^# metric //p'
 }
 
 write_json() {
-	metrics | awk -v accel="$(run_value accel)" -v vcpus="$(run_value vcpus)" "$AWK_VAL"'
+	metrics | awk -v accel="$(run_value accel)" -v vcpus="$(run_value vcpus)" "$QS_AWK_VAL"'
 	val("kernel") != "" { kernel = val("kernel"); sub(/[^0-9.].*$/, "", kernel) }
 	val("collapses") != "" {
 		p = val("policy")
@@ -57,7 +49,7 @@ write_json() {
 }
 
 print_table() {
-	metrics | awk "$AWK_VAL"'
+	metrics | awk "$QS_AWK_VAL"'
 	val("collapses") != "" { n[val("policy")] = val("collapses"); sums[++ns] = $0 }
 	val("cpu") != "" && val("cpu") != 0 { rows[++nr] = $0 }
 	END {
@@ -84,7 +76,7 @@ print_table() {
 # Grouped bars per CPU: sync IPIs and all function-call IPIs per 1,000.
 write_png() {
 	local data=$QS_REPORT/$NAME.dat
-	metrics | awk "$AWK_VAL"'
+	metrics | awk "$QS_AWK_VAL"'
 	val("collapses") != "" { n[val("policy")] = val("collapses") }
 	val("cpu") != "" && val("cpu") != 0 {
 		printf "\"%s\\ncpu%s\\n%s\" %.0f %.0f\n", val("policy"), val("cpu"), val("role"),

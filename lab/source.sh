@@ -6,24 +6,13 @@ set -euo pipefail
 # shellcheck source=lab/env.sh
 . "$(dirname "$0")/env.sh"
 
-series_patches() {
-	local line
-	while IFS= read -r line || [ -n "$line" ]; do
-		line=${line%%#*}
-		line=${line//[[:space:]]/}
-		if [ -n "$line" ]; then
-			printf '%s\n' "$line"
-		fi
-	done < "$QS_PATCHES/series"
-}
-
 source_stamp() {
 	{
 		echo "version $QS_KERNEL_VERSION"
 		stat -c 'tarball %s %Y' "$QS_SOURCE_TARBALL"
 		sha256sum "$QS_PATCHES/series"
 		local p
-		for p in $(series_patches); do
+		for p in $(qs_series_patches); do
 			[ -f "$QS_PATCHES/$p" ] ||
 				qs_die "patches/linux-6.12/series lists '$p', which does not exist"
 			sha256sum "$QS_PATCHES/$p"
@@ -51,8 +40,8 @@ extract_tarball() {
 
 apply_series() {
 	local dest=$1 p n=0 total
-	total=$(series_patches | wc -l)
-	for p in $(series_patches); do
+	total=$(qs_series_patches | wc -l)
+	for p in $(qs_series_patches); do
 		n=$((n + 1))
 		qs_log "source: applying [$n/$total] $p"
 		if ! patch -d "$dest" -p1 --batch --forward --silent --dry-run \

@@ -20,7 +20,7 @@ mkdir -p "$tree" "$obj"
 qs_log "bisect: extracting a separate tree"
 tar -xJ --touch -f "$QS_SOURCE_TARBALL" -C "$tree" --strip-components=1
 n=0
-mapfile -t patches < <(grep -Ev '^[[:space:]]*(#|$)' "$QS_PATCHES/series")
+mapfile -t patches < <(qs_series_patches)
 for p in "${patches[@]}"; do
 	n=$((n + 1))
 	if ! patch -d "$tree" -p1 --batch --forward --silent < "$QS_PATCHES/$p" > /dev/null; then

@@ -10,10 +10,6 @@ cd "$(dirname "$0")/.."
 # shellcheck source=lab/env.sh
 . lab/env.sh
 
-series_patches() {
-	grep -Ev '^[[:space:]]*(#|$)' "$QS_PATCHES/series"
-}
-
 check_format() {
 	local p=$1 name
 	name=$(basename "$p")
@@ -43,7 +39,7 @@ check_checkpatch() {
 # The .c files the series changes or adds (headers are checked through them).
 touched_c_files() {
 	local p
-	for p in $(series_patches); do
+	for p in $(qs_series_patches); do
 		sed -n 's|^+++ b/\(.*\.c\)$|\1|p' "$QS_PATCHES/$p"
 	done | sort -u
 }
@@ -95,7 +91,7 @@ else
 	t_fail "cover letter written" "missing or still has the template placeholders"
 fi
 n=0
-for p in $(series_patches); do
+for p in $(qs_series_patches); do
 	n=$((n + 1))
 	check_format "$QS_PATCHES/$p"
 	check_checkpatch "$QS_PATCHES/$p"
