@@ -78,7 +78,7 @@ static int run_tool(char **argv, char *buf, size_t size)
 int main(int argc, char **argv)
 {
 	char before[NFILES][256], after[NFILES][256], out[8192], want[160];
-	char saved_policy[256] = "", name[128], *line, *bracket;
+	char saved_policy[64] = "", name[128], *line;
 	const char *label, *verdict, *policy = NULL;
 	unsigned long i;
 	bool same = true, verdict_ok;
@@ -105,7 +105,7 @@ int main(int argc, char **argv)
 
 	ktap_header(&k, 3 + (policy != NULL));
 	if (policy) {
-		read_file(POLICY_FILE, saved_policy, sizeof(saved_policy));
+		read_selected(POLICY_FILE, saved_policy, sizeof(saved_policy));
 		snprintf(name, sizeof(name), "%s_policy_%s_selected", label, policy);
 		ktap_result(&k, !write_file(POLICY_FILE, policy), name);
 	}
@@ -132,12 +132,7 @@ int main(int argc, char **argv)
 	snprintf(name, sizeof(name), "%s_tracefs_restored", label);
 	ktap_result(&k, same, name);
 
-	if (policy && saved_policy[0]) {
-		bracket = strchr(saved_policy, '[');
-		if (bracket) {
-			bracket[strcspn(bracket, "]")] = '\0';
-			write_file(POLICY_FILE, bracket + 1);
-		}
-	}
+	if (policy && saved_policy[0])
+		write_file(POLICY_FILE, saved_policy);
 	return ktap_finish(&k);
 }

@@ -73,16 +73,9 @@ static char thp_saved[64];
 
 static void restore_thp(void)
 {
-	char *end;
-
 	if (!thp_saved[0])
 		return;
-	/* "always [madvise] never" -> "madvise" */
-	end = strchr(thp_saved, ']');
-	if (end && strchr(thp_saved, '[')) {
-		*end = '\0';
-		write_file(THP_ENABLED, strchr(thp_saved, '[') + 1);
-	}
+	write_file(THP_ENABLED, thp_saved);
 	thp_saved[0] = '\0';
 }
 
@@ -198,14 +191,14 @@ static bool stock_kernel_in_state(const char *label)
 /* Select @policy through the series' switch, or check the stock kernel. */
 static bool select_policy(const char *policy)
 {
-	char buf[256], want[72];
+	char now[64];
 
 	if (access(POLICY_FILE, F_OK))
 		return stock_kernel_in_state(policy);
-	if (write_file(POLICY_FILE, policy) || read_file(POLICY_FILE, buf, sizeof(buf)) < 0)
+	if (write_file(POLICY_FILE, policy) ||
+	    read_selected(POLICY_FILE, now, sizeof(now)))
 		return false;
-	snprintf(want, sizeof(want), "[%s]", policy);
-	return strstr(buf, want) != NULL;
+	return !strcmp(now, policy);
 }
 
 /* The series' debugfs statistics for the last window, if the kernel has them. */
@@ -476,7 +469,7 @@ static int run_scenario(long n, char **policies, int npolicies)
 	if (!ktap_result(&k, started_on_cpu0_only(), "started_pinned_to_cpu0"))
 		ktap_bail(&k, "not started with taskset -c 0");
 
-	if (read_file(THP_ENABLED, thp_saved, sizeof(thp_saved)) < 0 ||
+	if (read_selected(THP_ENABLED, thp_saved, sizeof(thp_saved)) ||
 	    write_file(THP_ENABLED, "never")) {
 		ktap_diag("cannot set %s: %s", THP_ENABLED, strerror(errno));
 		ktap_bail(&k, "no THP sysfs");

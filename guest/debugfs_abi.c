@@ -39,22 +39,6 @@ static int write_errno(const char *path, const char *text)
 	return err;
 }
 
-/* The bracketed name in the policy file, or "" */
-static void current_policy(char *out, size_t size)
-{
-	char buf[256], *open_b, *close_b;
-
-	out[0] = '\0';
-	if (read_file(POLICY, buf, sizeof(buf)) < 0)
-		return;
-	open_b = strchr(buf, '[');
-	close_b = open_b ? strchr(open_b, ']') : NULL;
-	if (!close_b || (size_t)(close_b - open_b) > size)
-		return;
-	memcpy(out, open_b + 1, (size_t)(close_b - open_b - 1));
-	out[close_b - open_b - 1] = '\0';
-}
-
 /* The policy the boot parameter asks for, "quiet" if none or unknown. */
 static const char *boot_policy(void)
 {
@@ -97,14 +81,14 @@ int main(void)
 		ktap_diag("no %s: kernel without the evaluation patch", POLICY);
 		ktap_bail(&k, "no policy file");
 	}
-	current_policy(cur, sizeof(cur));
+	read_selected(POLICY, cur, sizeof(cur));
 	ktap_diag("boot policy '%s', expected '%s'", cur, boot_policy());
 	ktap_result(&k, !strcmp(cur, boot_policy()), "boot_policy_from_command_line");
 
 	for (i = 0; i < NPOLICIES; i++) {
-		current_policy(cur, sizeof(cur));
+		read_selected(POLICY, cur, sizeof(cur));
 		err = write_errno(POLICY, policies[i]);
-		current_policy(cur, sizeof(cur));
+		read_selected(POLICY, cur, sizeof(cur));
 		if (err || strcmp(cur, policies[i])) {
 			ktap_diag("selecting %s: %s, now '%s'", policies[i],
 				  strerror(err), cur);
@@ -115,7 +99,7 @@ int main(void)
 
 	write_errno(POLICY, "mm");
 	err = write_errno(POLICY, "fastest");
-	current_policy(cur, sizeof(cur));
+	read_selected(POLICY, cur, sizeof(cur));
 	ktap_diag("writing 'fastest': %s; policy now '%s'", strerror(err), cur);
 	ktap_result(&k, err == EINVAL, "unknown_policy_gets_einval");
 	ktap_result(&k, !strcmp(cur, "mm"), "unknown_policy_changes_nothing");

@@ -55,6 +55,22 @@ int read_file(const char *path, char *buf, unsigned long size)
 	return (int)n;
 }
 
+int read_selected(const char *path, char *out, unsigned long size)
+{
+	char buf[512], *open_b, *close_b;
+
+	out[0] = '\0';
+	if (read_file(path, buf, sizeof(buf)) < 0)
+		return -1;
+	open_b = strchr(buf, '[');
+	close_b = open_b ? strchr(open_b, ']') : NULL;
+	if (!close_b || (unsigned long)(close_b - open_b) > size)
+		return -1;
+	memcpy(out, open_b + 1, (size_t)(close_b - open_b - 1));
+	out[close_b - open_b - 1] = '\0';
+	return 0;
+}
+
 static void save_setting(struct saved_setting *s)
 {
 	char *nl;

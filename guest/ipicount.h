@@ -47,4 +47,10 @@ int read_cal_counts(long *counts, int ncpus);
 int write_file(const char *path, const char *text);
 int read_file(const char *path, char *buf, unsigned long size);
 
+/*
+ * The selected word of a "one [two] three" file (THP's enabled, the series'
+ * policy) into @out. Returns 0, or -1 (and "" in @out) if there is none.
+ */
+int read_selected(const char *path, char *out, unsigned long size);
+
 #endif /* QS_IPICOUNT_H */
