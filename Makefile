@@ -4,13 +4,16 @@
 #   make demo          build the lab kernel, boot it, show the IPI table
 #   make check         every test; ends with "N passed, N failed"
 #   make check-NAME    one test suite alone (make list-checks names them)
+#   make bench         every policy side by side, the stock kernel, scaling
+#   make kernel-debug  the debug kernel (KASAN, lockdep) for the race stress
 #   make model         check the formal model of the sync protocol (spin)
-#   make livepatch     build the livepatch for Debian's stock 6.12 kernel
+#   make livepatch     build the livepatch for Debian's stock 6.12 kernels
 #   make tool          build quietsync-check (build/tool/quietsync-check)
 
 SHELL := /bin/bash
 
-.PHONY: all help deps source config config-dry-run kernel initramfs demo \
+.PHONY: all help deps source config config-dry-run kernel kernel-debug \
+	initramfs demo bench \
 	model livepatch tool check list-checks clean
 
 all: help
@@ -38,6 +41,14 @@ initramfs: source
 
 demo: kernel initramfs
 	lab/demo.sh
+
+# configs/debug.config on top of the lab one, in its own object directory.
+kernel-debug: source
+	QS_CONFIGS="lab debug" QS_OBJ=$(CURDIR)/build/obj-x86_64-debug lab/config.sh
+	QS_CONFIGS="lab debug" QS_OBJ=$(CURDIR)/build/obj-x86_64-debug lab/build.sh
+
+bench: kernel
+	lab/bench.sh
 
 model: deps
 	model/run.sh

@@ -104,7 +104,12 @@ int main(void)
 		    "page_table_sync_compiled_in");
 	ktap_result(&k, access(QS_TRACEFS "/events/csd/csd_function_entry/filter",
 			       W_OK) == 0, "csd_trace_event_present");
-	ktap_result(&k, access("/sys/kernel/mm/transparent_hugepage/enabled",
-			       W_OK) == 0, "thp_sysfs_present");
+	/* PREEMPT_RT kernels have no THP: their scenario is hugetlb. */
+	if (strstr(uts.version, "PREEMPT_RT"))
+		ktap_skip(&k, "thp_sysfs_present",
+			  "no THP on PREEMPT_RT (TRANSPARENT_HUGEPAGE depends on !PREEMPT_RT)");
+	else
+		ktap_result(&k, access("/sys/kernel/mm/transparent_hugepage/enabled",
+				       W_OK) == 0, "thp_sysfs_present");
 	return ktap_finish(&k);
 }

@@ -10,12 +10,11 @@
  */
 #include "ipicount.h"
 #include "ktap.h"
+#include "policy.h"
+#include "proc.h"
 
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-#define POLICY_FILE "/sys/kernel/debug/tlb_remove_table_sync/policy"
 
 static const char *const tracefs_files[] = {
 	QS_TRACEFS "/tracing_on",
@@ -48,33 +47,6 @@ static void snapshot(char out[][256])
 			strcpy(out[i], "(unreadable)");
 }
 
-/* Run the tool with @argv, its stdout into @buf; returns its exit status. */
-static int run_tool(char **argv, char *buf, size_t size)
-{
-	int fds[2], status;
-	size_t len = 0;
-	ssize_t n;
-	pid_t pid;
-
-	if (pipe(fds))
-		return -1;
-	pid = fork();
-	if (pid == 0) {
-		dup2(fds[1], 1);
-		close(fds[0]);
-		execv("/bin/quietsync-check", argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	while (len + 1 < size && (n = read(fds[0], buf + len, size - 1 - len)) > 0)
-		len += (size_t)n;
-	buf[len] = '\0';
-	close(fds[0]);
-	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
-		return -1;
-	return WEXITSTATUS(status);
-}
-
 int main(int argc, char **argv)
 {
 	char before[NFILES][256], after[NFILES][256], out[8192], want[160];
@@ -101,16 +73,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "check_verdict: expected -- before the tool's arguments\n");
 		return 2;
 	}
-	argv[first] = "quietsync-check";
+	argv[first] = "/bin/quietsync-check";
 
 	ktap_header(&k, 3 + (policy != NULL));
 	if (policy) {
-		read_selected(POLICY_FILE, saved_policy, sizeof(saved_policy));
+		read_selected(QS_POLICY_FILE, saved_policy, sizeof(saved_policy));
 		snprintf(name, sizeof(name), "%s_policy_%s_selected", label, policy);
-		ktap_result(&k, !write_file(POLICY_FILE, policy), name);
+		ktap_result(&k, !write_file(QS_POLICY_FILE, policy), name);
 	}
 	snapshot(before);
-	rc = run_tool(argv + first, out, sizeof(out));
+	rc = run_capture(argv + first, false, out, sizeof(out));
 	snapshot(after);
 	snprintf(want, sizeof(want), "verdict: %s (", verdict);
 	verdict_ok = strstr(out, want) != NULL;
@@ -133,6 +105,6 @@ int main(int argc, char **argv)
 	ktap_result(&k, same, name);
 
 	if (policy && saved_policy[0])
-		write_file(POLICY_FILE, saved_policy);
+		write_file(QS_POLICY_FILE, saved_policy);
 	return ktap_finish(&k);
 }

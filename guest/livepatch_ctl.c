@@ -5,12 +5,18 @@
  *   livepatch_ctl load KO       load (which enables it); wait for the transition
  *   livepatch_ctl disable       disable through sysfs; wait for the patch to go
  *   livepatch_ctl unload        remove the module
- *   livepatch_ctl refuse KO     the module must refuse to load, leaving nothing
- *   livepatch_ctl cycles N KO   N load/disable/unload cycles under a collapse
- *                               storm on CPU0 (collapse_ipi --storm)
+ *   livepatch_ctl refuse KO [ENOEXEC]
+ *                               the module must refuse to load (EINVAL from
+ *                               its own guards, ENOEXEC from the kernel's
+ *                               vermagic check), leaving nothing
+ *   livepatch_ctl cycles N KO [SCENARIO]
+ *                               N load/disable/unload cycles under a storm
+ *                               of SCENARIO's operation on CPU0 (sync_ipi
+ *                               --storm, default collapse)
  */
 #include "ipicount.h"
 #include "ktap.h"
+#include "proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -111,29 +117,16 @@ static bool do_disable(struct ktap *k)
 	return ktap_result(k, waited >= 0, "disable_transition_completed");
 }
 
-static pid_t start_storm(void)
-{
-	cpu_set_t set;
-	pid_t pid = fork();
-
-	if (pid)
-		return pid;
-	CPU_ZERO(&set);
-	CPU_SET(0, &set);
-	sched_setaffinity(0, sizeof(set), &set);
-	execl("/bin/collapse_ipi", "collapse_ipi", "--storm", (char *)NULL);
-	_exit(127);
-}
-
-static int cycles(int n, const char *ko)
+static int cycles(int n, const char *ko, const char *scenario)
 {
 	char name[64];
 	struct ktap k;
 	int i, err, completed = 0;
 	pid_t storm;
 
-	ktap_header(&k, n);
-	storm = start_storm();
+	ktap_header(&k, n + 1);
+	ktap_diag("%d cycles under a %s storm", n, scenario);
+	storm = start_storm(scenario);
 	for (i = 1; i <= n; i++) {
 		bool ok;
 
@@ -150,6 +143,8 @@ static int cycles(int n, const char *ko)
 		if (ktap_result(&k, ok, name))
 			completed++;
 	}
+	/* A storm that died early (setup failed) loaded nothing. */
+	ktap_result(&k, waitpid(storm, NULL, WNOHANG) == 0, "storm_ran_throughout");
 	kill(storm, SIGKILL);
 	waitpid(storm, NULL, 0);
 	ktap_diag("metric cycles=%d", completed);
@@ -185,8 +180,10 @@ int main(int argc, char **argv)
 		ktap_result(&k, access(MOD_DIR, F_OK) != 0, "module_gone");
 		return ktap_finish(&k);
 	}
-	if (argc == 3 && !strcmp(argv[1], "refuse")) {
+	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "refuse")) {
 		char label[64], name[128], *dir = strdup(argv[2]), *slash;
+		bool vermagic = argc == 4 && !strcmp(argv[3], "ENOEXEC");
+		int expected = vermagic ? -ENOEXEC : -EINVAL;
 
 		/* .../bad-release/quietsync_livepatch.ko: "bad-release" */
 		slash = strrchr(dir, '/');
@@ -198,16 +195,18 @@ int main(int argc, char **argv)
 		ktap_header(&k, 3);
 		err = load_module(argv[2]);
 		ktap_diag("loading %s: %s", argv[2], strerror(-err));
-		snprintf(name, sizeof(name), "%s_refused_with_einval", label);
-		ktap_result(&k, err == -EINVAL, name);
+		snprintf(name, sizeof(name), "%s_refused_with_%s", label,
+			 vermagic ? "enoexec" : "einval");
+		ktap_result(&k, err == expected, name);
 		snprintf(name, sizeof(name), "%s_no_patch_registered", label);
 		ktap_result(&k, access(LP_DIR, F_OK) != 0, name);
 		snprintf(name, sizeof(name), "%s_no_module_left", label);
 		ktap_result(&k, access(MOD_DIR, F_OK) != 0, name);
 		return ktap_finish(&k);
 	}
-	if (argc == 4 && !strcmp(argv[1], "cycles"))
-		return cycles(atoi(argv[2]), argv[3]);
-	fprintf(stderr, "usage: livepatch_ctl load KO | disable | unload | refuse KO | cycles N KO\n");
+	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "cycles"))
+		return cycles(atoi(argv[2]), argv[3],
+			      argc == 5 ? argv[4] : "collapse");
+	fprintf(stderr, "usage: livepatch_ctl load KO | disable | unload | refuse KO [ENOEXEC] | cycles N KO [SCENARIO]\n");
 	return 2;
 }

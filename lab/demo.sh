@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The demo: boot the lab kernel, run the collapse scenario and show what each
-# isolated CPU pays (table, build/report/demo.json, build/report/demo.png).
+# The demo: boot the lab kernel, run both scenarios (collapse, hugetlb
+# unsharing) and show what each isolated CPU pays (tables,
+# build/report/demo.json, build/report/demo.png, demo-hugetlb-unshare.png).
 # Exits non-zero if the guest run failed, after printing what it measured.
 set -euo pipefail
 # shellcheck source=lab/env.sh
@@ -13,12 +14,12 @@ main() {
 		grep '^not ok' "$QS_BUILD/demo-verdict.txt" >&2 || true
 	fi
 	echo
-	echo "Page-table sync IPIs on the isolated CPUs, $QS_COLLAPSES MADV_COLLAPSE on CPU0:"
+	echo "Page-table sync IPIs on the isolated CPUs, $QS_COLLAPSES operations per policy:"
 	"$QS_ROOT/lab/report.sh" "$run" demo
-	echo
 	echo "idle: isolated, nothing to run; other-process: another process spinning"
-	echo "in user space; same-mm: a thread of the collapsing process spinning in"
-	echo "user space. Under TCG absolute times are inflated; the counts are exact."
+	echo "in user space; same-mm: a thread of the process doing the operations,"
+	echo "spinning in user space. Under TCG absolute times are inflated; the counts"
+	echo "are exact."
 	return "$rc"
 }
 

@@ -35,6 +35,16 @@ function val(key,   i, kv) {
 	return ""
 }'
 
+# qs_metrics KTAP_LOG: the guest's "# metric a=1 b=2" lines as "a=1 b=2",
+# each scenario line with its scenario= (logs from before the hugetlb
+# scenario: collapse) and its operation count as ops= (there: collapses=).
+qs_metrics() {
+	tr -d '\r' < "$1" | sed -n 's/^# metric //p' | awk "$QS_AWK_VAL"'
+	val("scenario") == "" && (val("collapses") != "" || val("role") != "") { $0 = "scenario=collapse " $0 }
+	val("ops") == "" && val("collapses") != "" { $0 = $0 " ops=" val("collapses") }
+	{ print }'
+}
+
 # The patch file names of patches/linux-6.12/series, in order: blank lines
 # and everything after a '#' are ignored.
 qs_series_patches() {

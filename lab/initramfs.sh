@@ -67,7 +67,7 @@ extra_files_spec() {
 		done
 	done | sort -u | sed 's/.*/dir & 0755 0 0/'
 	for item in $QS_INITRAMFS_EXTRA; do
-		echo "file ${item#*:} ${item%%:*} 0644 0 0"
+		echo "file ${item#*:} ${item%%:*} 0755 0 0"
 	done
 }
 

@@ -1,31 +1,46 @@
 #!/usr/bin/env bash
-# Summarise the livepatch run (build/runs/ARCH-livepatch) into
-# build/report/livepatch.json: sync IPIs per 1,000 collapses on the isolated
-# CPU running another process before loading, enabled and disabled, every
-# CPU's figures per phase, the cycles completed and the splats found.
+# Summarise the livepatch runs into build/report/livepatch.json: for each
+# stock flavor booted (build/runs/ARCH-livepatch: the standard kernel, the
+# collapse scenario; build/runs/ARCH-livepatch-rt: PREEMPT_RT, the
+# hugetlb-unshare scenario, "rt"), sync IPIs per 1,000 operations on the
+# isolated CPU running another process before loading, enabled, disabled
+# (and removed), every CPU's figures per phase, the cycles completed and
+# the splats found. A flavor not run is null; a phase not run is null.
 #
-# Usage: lab/livepatch-report.sh RUN_DIR
+# Usage: lab/livepatch-report.sh
 set -euo pipefail
 # shellcheck source=lab/env.sh
 . "$(dirname "$0")/env.sh"
 
-main() {
-	local run=${1:-} splats=0
-	[ -n "$run" ] || qs_die "usage: lab/livepatch-report.sh RUN_DIR"
-	[ -r "$run/ktap.log" ] || qs_die "no guest results in $run"
-	"$QS_ROOT/lab/scan-console.sh" "$run/console.log" > /dev/null 2>&1 || splats=$?
-	if [ "$splats" -eq 1 ]; then
-		splats=$(tr -d '\r' < "$run/console.log" |
-			grep -cEf <(grep -Ev '^[[:space:]]*(#|$)' "$QS_ROOT/lab/splat-patterns.txt") || true)
-	elif [ "$splats" -ne 0 ]; then
-		qs_die "cannot scan $run/console.log for splats"
+# Lines of $1/console.log matching a splat pattern (0 if none).
+count_splats() {
+	local rc=0
+	"$QS_ROOT/lab/scan-console.sh" "$1/console.log" > /dev/null 2>&1 || rc=$?
+	if [ "$rc" -eq 1 ]; then
+		tr -d '\r' < "$1/console.log" |
+			grep -cEf <(grep -Ev '^[[:space:]]*(#|$)' "$QS_ROOT/lab/splat-patterns.txt") || true
+	elif [ "$rc" -eq 0 ]; then
+		echo 0
+	else
+		qs_die "cannot scan $1/console.log for splats"
 	fi
-	mkdir -p "$QS_REPORT"
-	tr -d '\r' < "$run/ktap.log" | sed -n 's/^# metric //p' | awk -v splats="$splats" "$QS_AWK_VAL"'
+}
+
+# flavor_json RUN_DIR SCENARIO: one flavor's figures, or null.
+flavor_json() {
+	local run=$1 scenario=$2
+	if [ ! -r "$run/ktap.log" ]; then
+		echo null
+		return
+	fi
+	qs_metrics "$run/ktap.log" |
+		awk -v splats="$(count_splats "$run")" -v scenario="$scenario" \
+			-v skipped="$(tr -d '\r' < "$run/ktap.log" | sed -n 's/^ok [0-9]* \(.*\)_scenario # SKIP \(.*\)$/\1: \2/p' | head -n 1)" \
+			"$QS_AWK_VAL"'
 	val("kernel") != "" { kernel = val("kernel") }
 	val("cycles") != "" { cycles = val("cycles") }
-	val("collapses") != "" { n[val("policy")] = val("collapses") }
-	val("cpu") != "" && val("cpu") != 0 {
+	val("ops") != "" && val("scenario") == scenario { n[val("policy")] = val("ops") }
+	val("cpu") != "" && val("cpu") != 0 && val("scenario") == scenario {
 		p = val("policy"); c = val("cpu")
 		per1k = n[p] ? val("sync_ipis") * 1000 / n[p] : -1
 		if (c == 2) other[p] = per1k
@@ -36,10 +51,27 @@ main() {
 	# A phase that did not run is null, never 0.
 	function fig(p) { return (p in other) ? sprintf("%.1f", other[p]) : "null" }
 	END {
-		printf "{\"kernel\": \"%s\", \"before_per_1k\": %s, \"enabled_per_1k\": %s, \"disabled_per_1k\": %s, \"removed_per_1k\": %s, \"cycles\": %d, \"splats\": %d,\n \"cpus\": [%s]}\n",
-			kernel, fig("stock"), fig("livepatch"), fig("livepatch-disabled"),
-			fig("livepatch-removed"), cycles, splats, cpus
-	}' > "$QS_REPORT/livepatch.json"
+		printf "{\"kernel\": \"%s\", \"scenario\": \"%s\", \"skipped\": %s, \"before_per_1k\": %s, \"enabled_per_1k\": %s, \"disabled_per_1k\": %s, \"removed_per_1k\": %s, \"cycles\": %d, \"splats\": %d,\n \"cpus\": [%s]}",
+			kernel, scenario, skipped == "" ? "null" : "\"" skipped "\"", fig("stock"),
+			fig("livepatch"), fig("livepatch-disabled"), fig("livepatch-removed"),
+			cycles, splats, cpus
+	}'
+}
+
+main() {
+	local runs=$QS_BUILD/runs/$QS_ARCH-livepatch standard rt
+	[ -r "$runs/ktap.log" ] || [ -r "$runs-rt/ktap.log" ] ||
+		qs_die "no livepatch run in $runs or $runs-rt: make check-guest-livepatch"
+	standard=$(flavor_json "$runs" collapse)
+	rt=$(flavor_json "$runs-rt" hugetlb-unshare)
+	mkdir -p "$QS_REPORT"
+	# The standard flavor's figures stay at the top level (their first
+	# readers); the PREEMPT_RT flavor's are under "rt".
+	if [ "$standard" = null ]; then
+		printf '{"kernel": null,\n "rt": %s}\n' "$rt"
+	else
+		printf '%s,\n "rt": %s}\n' "${standard%\}}" "$rt"
+	fi > "$QS_REPORT/livepatch.json"
 	qs_log "livepatch report: $QS_REPORT/livepatch.json"
 	cat "$QS_REPORT/livepatch.json"
 }

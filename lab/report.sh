@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
-# Turn a collapse-scenario run (build/runs/ARCH-SUITE) into the demo report:
-# a table on stdout, build/report/demo.json and build/report/demo.png.
+# Turn an IPI-scenario run (build/runs/ARCH-SUITE) into the demo report: a
+# table per scenario on stdout, build/report/NAME.json and a PNG per
+# scenario (NAME.png for collapse, NAME-SCENARIO.png for the others).
+#
+# NAME.json keeps its first readers' shape: the top-level "collapses" and
+# "policies" are the collapse scenario; "scenarios" holds every scenario
+# (collapse, hugetlb-unshare) with "operations" and per-policy figures.
 #
 # Usage: lab/report.sh RUN_DIR [NAME]     (NAME defaults to "demo")
 set -euo pipefail
@@ -11,46 +16,67 @@ run_value() {
 	sed -n "s/^$1=//p" "$RUN_DIR/run.env"
 }
 
-# "# metric a=1 b=2" lines of the KTAP log, as "a=1 b=2".
 metrics() {
-	tr -d '\r' < "$RUN_DIR/ktap.log" | sed -n 's/^# metric //p'
+	qs_metrics "$RUN_DIR/ktap.log"
+}
+
+# Only the metric lines of scenario $1.
+scenario_metrics() {
+	metrics | awk -v s="$1" "$QS_AWK_VAL"'val("scenario") == s'
+}
+
+scenarios_in_run() {
+	metrics | awk "$QS_AWK_VAL"'val("scenario") != "" && !seen[val("scenario")]++ { print val("scenario") }'
 }
 
 write_json() {
 	metrics | awk -v accel="$(run_value accel)" -v vcpus="$(run_value vcpus)" "$QS_AWK_VAL"'
 	val("kernel") != "" { kernel = val("kernel"); sub(/[^0-9.].*$/, "", kernel) }
-	val("collapses") != "" {
-		p = val("policy")
-		if (!(p in seen)) { order[++npol] = p; seen[p] = 1 }
-		collapses[p] = val("collapses"); rate[p] = val("per_second")
-		lat[p] = ""
+	val("ops") != "" {
+		s = val("scenario"); p = val("policy"); k = s SUBSEP p
+		if (!(s in sseen)) { sorder[++nsc] = s; sseen[s] = 1 }
+		if (!(k in seen)) { order[s, ++npol[s]] = p; seen[k] = 1 }
+		ops[k] = val("ops"); rate[k] = val("per_second")
+		lat[k] = ""
 		if (val("syncs") != "" && val("syncs") >= 0)
-			lat[p] = sprintf(", \"syncs\": %d, \"sync_latency_ns\": {\"p50\": %d, \"p99\": %d, \"max\": %d, \"mean\": %d}",
+			lat[k] = sprintf(", \"syncs\": %d, \"sync_latency_ns\": {\"p50\": %d, \"p99\": %d, \"max\": %d, \"mean\": %d}",
 				val("syncs"), val("sync_p50_ns"), val("sync_p99_ns"), val("sync_max_ns"), val("sync_mean_ns"))
 	}
 	val("cpu") != "" && val("cpu") != 0 {
-		p = val("policy")
-		cpus[p] = cpus[p] (cpus[p] == "" ? "" : ", ") \
+		k = val("scenario") SUBSEP val("policy")
+		cpus[k] = cpus[k] (cpus[k] == "" ? "" : ", ") \
 			sprintf("{\"cpu\": %d, \"role\": \"%s\", \"sync_ipis\": %d, \"all_ipis\": %d}",
 				val("cpu"), val("role"), val("sync_ipis"), val("all_ipis"))
 	}
+	# The policies of scenario s; unit: what one operation is called.
+	function policies(s, unit,   i, p, k, out) {
+		out = ""
+		for (i = 1; i <= npol[s]; i++) {
+			p = order[s, i]; k = s SUBSEP p
+			out = out sprintf("%s\n  \"%s\": {\"%s\": %d, \"%s_per_second\": %s%s,\n   \"cpus\": [%s]}",
+				(i > 1 ? "," : ""), p, unit, ops[k], unit, rate[k], lat[k], cpus[k])
+		}
+		return out
+	}
 	END {
-		if (!npol) { print "no collapse metrics in the run" > "/dev/stderr"; exit 1 }
+		if (!nsc) { print "no scenario metrics in the run" > "/dev/stderr"; exit 1 }
+		first = ("collapse" in sseen) ? "collapse" : sorder[1]
 		printf "{\"kernel\": \"%s\", \"accel\": \"%s\", \"vcpus\": %d, \"collapses\": %d,\n",
-			kernel, accel, vcpus, collapses[order[1]]
-		printf " \"policies\": {"
-		for (i = 1; i <= npol; i++) {
-			p = order[i]
-			printf "%s\n  \"%s\": {\"collapses\": %d, \"collapses_per_second\": %s%s,\n   \"cpus\": [%s]}",
-				(i > 1 ? "," : ""), p, collapses[p], rate[p], lat[p], cpus[p]
+			kernel, accel, vcpus, ("collapse" in sseen) ? ops[first, order[first, 1]] : 0
+		printf " \"policies\": {%s},\n", ("collapse" in sseen) ? policies("collapse", "collapses") : ""
+		printf " \"scenarios\": {"
+		for (j = 1; j <= nsc; j++) {
+			s = sorder[j]
+			printf "%s\n \"%s\": {\"operations\": %d, \"policies\": {%s}}", (j > 1 ? "," : ""),
+				s, ops[s, order[s, 1]], policies(s, "operations")
 		}
 		printf "}}\n"
 	}'
 }
 
 print_table() {
-	metrics | awk "$QS_AWK_VAL"'
-	val("collapses") != "" { n[val("policy")] = val("collapses"); sums[++ns] = $0 }
+	awk "$QS_AWK_VAL"'
+	val("ops") != "" { n[val("policy")] = val("ops"); sums[++ns] = $0 }
 	val("cpu") != "" && val("cpu") != 0 { rows[++nr] = $0 }
 	END {
 		printf "%-12s %-4s %-14s %16s %16s\n", "policy", "cpu", "role",
@@ -60,7 +86,7 @@ print_table() {
 			printf "%-12s %-4s %-14s %16.0f %16.0f\n", p, val("cpu"), val("role"),
 				val("sync_ipis") * 1000 / n[p], val("all_ipis") * 1000 / n[p]
 		}
-		printf "\n%-12s %14s %14s %14s %14s\n", "policy", "collapses/s",
+		printf "\n%-12s %14s %14s %14s %14s\n", "policy", "ops/s",
 			"sync p50 us", "sync p99 us", "sync max us"
 		for (r = 1; r <= ns; r++) {
 			$0 = sums[r]
@@ -73,11 +99,20 @@ print_table() {
 	}'
 }
 
+# What one operation of scenario $1 is, for titles.
+scenario_title() {
+	case $1 in
+	collapse) echo "MADV_COLLAPSE on CPU0" ;;
+	hugetlb-unshare) echo "hugetlb PMD-table unshares (munmap) on CPU0" ;;
+	*) echo "$1 operations on CPU0" ;;
+	esac
+}
+
 # Grouped bars per CPU: sync IPIs and all function-call IPIs per 1,000.
 write_png() {
-	local data=$QS_REPORT/$NAME.dat
-	metrics | awk "$QS_AWK_VAL"'
-	val("collapses") != "" { n[val("policy")] = val("collapses") }
+	local scenario=$1 png=$2 data=${2%.png}.dat
+	awk "$QS_AWK_VAL"'
+	val("ops") != "" { n[val("policy")] = val("ops") }
 	val("cpu") != "" && val("cpu") != 0 {
 		printf "\"%s\\ncpu%s\\n%s\" %.0f %.0f\n", val("policy"), val("cpu"), val("role"),
 			val("sync_ipis") * 1000 / n[val("policy")], val("all_ipis") * 1000 / n[val("policy")]
@@ -85,9 +120,9 @@ write_png() {
 	gnuplot <<-GNUPLOT
 		set terminal pngcairo size 1200,520 font ",9" noenhanced
 		set bmargin 6
-		set output "$QS_REPORT/$NAME.png"
-		set title "IPIs per 1,000 MADV_COLLAPSE on CPU0 (Linux $(run_value arch), $(run_value accel), $(run_value vcpus) vCPUs)"
-		set ylabel "IPIs received per 1,000 collapses"
+		set output "$png"
+		set title "IPIs per 1,000 $(scenario_title "$scenario") (Linux $(run_value arch), $(run_value accel), $(run_value vcpus) vCPUs)"
+		set ylabel "IPIs received per 1,000 operations"
 		set style data histograms
 		set style histogram clustered gap 1
 		set style fill solid 0.8 border -1
@@ -100,6 +135,7 @@ write_png() {
 }
 
 main() {
+	local s png pngs=()
 	RUN_DIR=${1:-}
 	NAME=${2:-demo}
 	[ -n "$RUN_DIR" ] || qs_die "usage: lab/report.sh RUN_DIR [NAME]"
@@ -107,9 +143,16 @@ main() {
 	mkdir -p "$QS_REPORT"
 	write_json > "$QS_REPORT/$NAME.json.tmp"
 	mv "$QS_REPORT/$NAME.json.tmp" "$QS_REPORT/$NAME.json"
-	print_table
-	write_png
-	qs_log "report: $QS_REPORT/$NAME.json, $QS_REPORT/$NAME.png"
+	for s in $(scenarios_in_run); do
+		echo "== $s: sync IPIs per 1,000 $(scenario_title "$s")"
+		scenario_metrics "$s" | print_table
+		echo
+		png=$QS_REPORT/$NAME-$s.png
+		[ "$s" = collapse ] && png=$QS_REPORT/$NAME.png
+		scenario_metrics "$s" | write_png "$s" "$png"
+		pngs+=("$png")
+	done
+	qs_log "report: $QS_REPORT/$NAME.json, ${pngs[*]}"
 }
 
 main "$@"

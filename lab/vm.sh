@@ -8,9 +8,11 @@
 # Usage: lab/vm.sh SUITE
 # Environment: QS_SMP (4), QS_MEM (2G), QS_TIMEOUT (seconds, 600),
 #   QS_ISOLATED (1-3), QS_COLLAPSES (1000), QS_POLICIES (comma list, default
-#   every policy the kernel has), QS_CMDLINE_EXTRA (appended to the kernel
+#   every policy the kernel has), QS_ROUNDS (hugetlb-unshare rounds, default
+#   QS_COLLAPSES), QS_CMDLINE_EXTRA (appended to the kernel
 #   command line), QS_KERNEL (the lab bzImage),
-#   QS_ACCEL (auto: KVM only if a short probe boots, else TCG).
+#   QS_ACCEL (auto: KVM only if a short probe boots, else TCG),
+#   QS_RUN_NAME (the run's directory name, default SUITE).
 set -euo pipefail
 # shellcheck source=lab/env.sh
 . "$(dirname "$0")/env.sh"
@@ -18,7 +20,8 @@ set -euo pipefail
 QS_SMP=${QS_SMP:-4}
 QS_MEM=${QS_MEM:-2G}
 QS_TIMEOUT=${QS_TIMEOUT:-600}
-QS_ISOLATED=${QS_ISOLATED:-1-$((QS_SMP - 1))}
+# CPUs 1..QS_SMP-1, as the kernel prints such a list back ("1", "1-3").
+QS_ISOLATED=${QS_ISOLATED:-$([ "$QS_SMP" -eq 2 ] && echo 1 || echo "1-$((QS_SMP - 1))")}
 QS_COLLAPSES=${QS_COLLAPSES:-1000}
 QS_KERNEL=${QS_KERNEL:-$QS_OBJ/arch/x86/boot/bzImage}
 QS_INITRAMFS=${QS_INITRAMFS:-$QS_BUILD/initramfs-$QS_ARCH.cpio.gz}
@@ -30,6 +33,7 @@ kernel_cmdline() {
 		" nohz_full=$QS_ISOLATED isolcpus=$QS_ISOLATED rcu_nocbs=$QS_ISOLATED" \
 		" qs.suite=$suite qs.collapses=$QS_COLLAPSES" \
 		"${QS_POLICIES:+ qs.policies=$QS_POLICIES}" \
+		"${QS_ROUNDS:+ qs.rounds=$QS_ROUNDS}" \
 		"${QS_CMDLINE_EXTRA:+ $QS_CMDLINE_EXTRA}"
 }
 
@@ -88,8 +92,8 @@ watch_progress() {
 		fi
 		while IFS= read -r line; do
 			qs_log "vm: ${line%$'\r'}"
-		done < <(grep -a '^quietsync: running' "$console" 2> /dev/null | tail -n +$((seen + 1)))
-		seen=$(grep -ac '^quietsync: running' "$console" 2> /dev/null || true)
+		done < <(grep -aE '^quietsync: (running|progress)' "$console" 2> /dev/null | tail -n +$((seen + 1)))
+		seen=$(grep -acE '^quietsync: (running|progress)' "$console" 2> /dev/null || true)
 		sleep 0.2
 	done
 }
@@ -101,7 +105,7 @@ main() {
 	[ -f "$QS_INITRAMFS" ] || qs_die "no initramfs $QS_INITRAMFS: run lab/initramfs.sh first"
 	command -v qemu-system-x86_64 > /dev/null ||
 		qs_die "qemu-system-x86_64 is missing: apt-get install qemu-system-x86"
-	QS_RUN=$QS_BUILD/runs/$QS_ARCH-$suite
+	QS_RUN=$QS_BUILD/runs/$QS_ARCH-${QS_RUN_NAME:-$suite}
 	rm -rf "$QS_RUN"
 	mkdir -p "$QS_RUN"
 	console=$QS_RUN/console.log

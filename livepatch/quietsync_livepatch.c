@@ -24,9 +24,12 @@
 
 #include "quiet_rule.h"
 
-#ifndef QS_LP_RELEASE
-#error "build with livepatch/Makefile: QS_LP_RELEASE names the verified kernel"
+#if !defined(QS_LP_RELEASE) || !defined(QS_LP_FLAVOR)
+#error "build with lab/livepatch.sh: QS_LP_RELEASE and QS_LP_FLAVOR name the verified kernel"
 #endif
+
+/* The flavor's preemption model, as the headers built against say. */
+#define QS_LP_MODEL (IS_ENABLED(CONFIG_PREEMPT_RT) ? "PREEMPT_RT" : "not PREEMPT_RT")
 
 /*
  * The kernel's own (static) IPI callback. Sending the same callback keeps
@@ -110,9 +113,15 @@ static int __init quietsync_livepatch_init(void)
 {
 	unsigned long sync_one, size;
 
-	if (strcmp(init_utsname()->release, QS_LP_RELEASE)) {
-		pr_err("built and verified for %s, this kernel is %s: not loading\n",
-		       QS_LP_RELEASE, init_utsname()->release);
+	const char *model = strstr(init_utsname()->version, "PREEMPT_RT") ?
+			    "PREEMPT_RT" : "not PREEMPT_RT";
+
+	/* Release and flavor: one kernel's code, one preemption model. */
+	if (strcmp(init_utsname()->release, QS_LP_RELEASE) ||
+	    strcmp(model, QS_LP_MODEL)) {
+		pr_err("built and verified for %s (flavor %s, %s), this kernel is %s (%s): not loading\n",
+		       QS_LP_RELEASE, QS_LP_FLAVOR, QS_LP_MODEL,
+		       init_utsname()->release, model);
 		return -EINVAL;
 	}
 	sync_one = symbol_address("tlb_remove_table_sync_one");

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "proc.h"
+
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int run_capture(char *const argv[], bool with_stderr, char *out, size_t size)
+{
+	int fds[2], status;
+	size_t len = 0;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe(fds))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		dup2(fds[1], 1);
+		if (with_stderr)
+			dup2(fds[1], 2);
+		close(fds[0]);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	while (len + 1 < size && (n = read(fds[0], out + len, size - 1 - len)) > 0)
+		len += (size_t)n;
+	out[len] = '\0';
+	close(fds[0]);
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+void console_progress(const char *fmt, ...)
+{
+	FILE *console = fopen("/dev/console", "w");
+	va_list ap;
+
+	if (!console)
+		return;
+	fputs("quietsync: progress ", console);
+	va_start(ap, fmt);
+	vfprintf(console, fmt, ap);
+	va_end(ap);
+	fputc('\n', console);
+	fclose(console);
+}
+
+pid_t start_storm(const char *scenario)
+{
+	cpu_set_t set;
+	pid_t pid = fork();
+
+	if (pid)
+		return pid;
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+	execl("/bin/sync_ipi", "sync_ipi", "--storm", scenario, (char *)NULL);
+	_exit(127);
+}

@@ -1,0 +1,480 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The race stress (docs/safety.md): page tables freed while GUP-fast walks
+ * them, for a bounded time, under one policy.
+ *
+ * Walkers: one thread of this process on each isolated CPU (1..N-1), over
+ * and over: pin the current range with the kernel's gup_test
+ * (PIN_FAST_BENCHMARK: pin_user_pages_fast()), pin one page with vmsplice()
+ * into a pipe and read it back, checking its stamp, then spin in user space
+ * and make a syscall, so that they cross the extended-quiescent-state
+ * boundary all the time.
+ *
+ * CPU0, the same process, until the time is up:
+ *   anon:    map 2 MiB of small pages, stamp them, MADV_COLLAPSE (the
+ *            collapse sync), mprotect one page read-only and back (splits
+ *            the huge PMD), unmap (frees the tables);
+ *   hugetlb: map a 1 GiB MAP_SHARED hugetlb file whose PMD table a second
+ *            process shares, touch it, unmap (the unshare sync in
+ *            tlb_flush_unshared_tables()); the second process maps,
+ *            faults and unmaps the file on its own, so that the table it
+ *            kept is freed too.
+ *
+ * A stamp is the page's offset in its range XOR a magic: a page read back
+ * that holds neither its stamp nor zeros (a range remapped and not yet
+ * stamped) is a corruption. Splats (KASAN, lockdep, DEBUG_VM) are the
+ * host's to find in the console log.
+ *
+ * Usage: race_stress -p POLICY [-d seconds] [-w walk_delay_us]
+ */
+#include "ipicount.h"
+#include "ktap.h"
+#include "policy.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
+#ifndef MFD_HUGETLB
+#define MFD_HUGETLB 0x0004U
+#endif
+
+/* As the kernel's mm/gup_test.h (an ABI of CONFIG_GUP_TEST). */
+struct gup_test {
+	uint64_t get_delta_usec;
+	uint64_t put_delta_usec;
+	uint64_t addr;
+	uint64_t size;
+	uint32_t nr_pages_per_call;
+	uint32_t gup_flags;
+	uint32_t test_flags;
+	uint32_t which_pages[8];
+};
+
+#define PIN_FAST_BENCHMARK _IOWR('g', 2, struct gup_test)
+#define GUP_TEST_FILE "/sys/kernel/debug/gup_test"
+#define WALK_DELAY_FILE "/sys/kernel/debug/tlb_remove_table_sync/walk_delay_us"
+#define THP_ENABLED "/sys/kernel/mm/transparent_hugepage/enabled"
+
+#define PAGE_4K 4096UL
+#define PMD_SIZE (2UL << 20)
+#define PUD_SIZE (1UL << 30)
+#define MAX_CPUS 16
+#define STAMP_MAGIC 0x51e7c0de00000000UL
+
+/* The ranges the walkers aim at; NULL while unmapped. */
+static _Atomic(char *) anon_range;
+static _Atomic(char *) huge_range;
+static atomic_int stop;
+static int gup_fd = -1;
+static int hugetlb_fd = -1;
+
+struct walker {
+	pthread_t thread;
+	int cpu;
+	long pins, vmsplices, checked, corruptions;
+};
+
+static unsigned long stamp(unsigned long offset)
+{
+	return STAMP_MAGIC ^ offset;
+}
+
+/*
+ * Most of a walker's time: a pinned page makes MADV_COLLAPSE give up
+ * (EAGAIN), so the walkers pin in short bursts between longer spins.
+ */
+static void spin_a_little(unsigned int *seed)
+{
+	volatile unsigned long n = 0;
+	unsigned long i, len = (unsigned long)(rand_r(seed) % 200000);
+
+	for (i = 0; i < len; i++)
+		n++;
+}
+
+/* Pin the page at @addr through a pipe and check what comes back. */
+static void vmsplice_check(struct walker *w, int pipefd[2], char *base,
+			   unsigned long offset, unsigned long unit)
+{
+	struct iovec iov = { .iov_base = base + offset, .iov_len = PAGE_4K };
+	unsigned long word;
+	char buf[PAGE_4K];
+
+	if (vmsplice(pipefd[1], &iov, 1, 0) != (ssize_t)PAGE_4K)
+		return;		/* unmapped under us: fine */
+	w->vmsplices++;
+	if (read(pipefd[0], buf, sizeof(buf)) != (ssize_t)sizeof(buf))
+		return;
+	memcpy(&word, buf, sizeof(word));
+	w->checked++;
+	if (word != 0 && word != stamp(offset / unit * unit)) {
+		w->corruptions++;
+		if (w->corruptions <= 3)
+			ktap_diag("cpu%d: page at +%#lx holds %#lx, not its stamp %#lx",
+				  w->cpu, offset, word, stamp(offset / unit * unit));
+	}
+}
+
+static void *walk(void *arg)
+{
+	struct walker *w = arg;
+	unsigned int seed = (unsigned int)w->cpu * 2654435761U;
+	int pipefd[2];
+
+	if (pipe(pipefd))
+		return NULL;
+	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
+		bool huge = rand_r(&seed) & 1;
+		char *base = atomic_load(huge ? &huge_range : &anon_range);
+		unsigned long len = huge ? PUD_SIZE : PMD_SIZE;
+		unsigned long unit = huge ? PMD_SIZE : PAGE_4K;
+		struct gup_test gup = {
+			.nr_pages_per_call = 64,
+		};
+
+		if (base) {
+			unsigned long off = (unsigned long)rand_r(&seed) % (len / unit) * unit;
+
+			/* One huge page, or up to 64 small ones. */
+			gup.addr = (uintptr_t)base + off;
+			gup.size = huge ? PMD_SIZE : len - off;
+			if (!huge && gup.size > 64 * PAGE_4K)
+				gup.size = 64 * PAGE_4K;
+			if (ioctl(gup_fd, PIN_FAST_BENCHMARK, &gup) == 0)
+				w->pins++;
+			vmsplice_check(w, pipefd, base, off, unit);
+		}
+		spin_a_little(&seed);
+		getppid();
+	}
+	close(pipefd[0]);
+	close(pipefd[1]);
+	return NULL;
+}
+
+static int start_walker(struct walker *w)
+{
+	pthread_attr_t attr;
+	cpu_set_t set;
+	int err;
+
+	CPU_ZERO(&set);
+	CPU_SET(w->cpu, &set);
+	pthread_attr_init(&attr);
+	pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
+	err = pthread_create(&w->thread, &attr, walk, w);
+	pthread_attr_destroy(&attr);
+	return err;
+}
+
+/* One anon round: collapse, split, unmap. Returns 0 or -errno. */
+static int anon_round(char *where)
+{
+	char *map, *r;
+	unsigned long off;
+	int ret = 0, tries;
+
+	map = mmap(where, PMD_SIZE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	if (map == MAP_FAILED)
+		return -errno;
+	for (off = 0; off < PMD_SIZE; off += PAGE_4K)
+		*(unsigned long *)(map + off) = stamp(off);
+	atomic_store(&anon_range, map);
+	/* EAGAIN: a walker held a pin at that moment (the kernel's own check). */
+	for (tries = 0; tries < 20; tries++) {
+		ret = madvise(map, PMD_SIZE, MADV_COLLAPSE) ? -errno : 0;
+		if (ret != -EAGAIN)
+			break;
+	}
+	/* Split the huge PMD again: one page read-only, then back. */
+	r = map + PMD_SIZE / 2;
+	if (mprotect(r, PAGE_4K, PROT_READ) || mprotect(r, PAGE_4K, PROT_READ | PROT_WRITE))
+		ret = ret ? ret : -errno;
+	atomic_store(&anon_range, NULL);
+	munmap(map, PMD_SIZE);
+	return ret;
+}
+
+/* Map @fd's 1 GiB at a PUD-aligned address inside a 2 GiB reservation. */
+static char *map_pud_aligned(void **reservation)
+{
+	char *res, *aligned, *map;
+
+	res = mmap(NULL, 2 * PUD_SIZE, PROT_NONE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (res == MAP_FAILED)
+		return NULL;
+	aligned = (char *)(((uintptr_t)res + PUD_SIZE - 1) & ~(PUD_SIZE - 1));
+	map = mmap(aligned, PUD_SIZE, PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_FIXED, hugetlb_fd, 0);
+	if (map == MAP_FAILED) {
+		munmap(res, 2 * PUD_SIZE);
+		return NULL;
+	}
+	*reservation = res;
+	return map;
+}
+
+/*
+ * The second process: map the file, fault in every huge page (stamping
+ * them the first time), keep it a while, unmap; again until killed.
+ */
+static void run_sharer(int ready_fd)
+{
+	bool first = true;
+	char ok = 1;
+
+	for (;;) {
+		void *res;
+		char *map = map_pud_aligned(&res);
+		unsigned long off;
+
+		if (!map)
+			_exit(1);
+		for (off = 0; off < PUD_SIZE; off += PMD_SIZE) {
+			if (first)
+				*(volatile unsigned long *)(map + off) = stamp(off);
+			else
+				(void)*(volatile unsigned long *)(map + off);
+		}
+		if (first && write(ready_fd, &ok, 1) != 1)
+			_exit(1);
+		first = false;
+		usleep(20000);
+		munmap(res, 2 * PUD_SIZE);
+	}
+}
+
+static pid_t start_sharer(void)
+{
+	char ok = 0;
+	int pipefd[2];
+	pid_t pid;
+
+	hugetlb_fd = memfd_create("quietsync-stress", MFD_HUGETLB | MFD_CLOEXEC);
+	if (hugetlb_fd < 0 || ftruncate(hugetlb_fd, PUD_SIZE) || pipe(pipefd))
+		return -1;
+	pid = fork();
+	if (pid == 0)
+		run_sharer(pipefd[1]);
+	close(pipefd[1]);
+	if (pid < 0 || read(pipefd[0], &ok, 1) != 1 || !ok) {
+		close(pipefd[0]);
+		return -1;
+	}
+	close(pipefd[0]);
+	return pid;
+}
+
+/* One hugetlb round: share the table, touch, unshare by unmapping. */
+static int hugetlb_round(void)
+{
+	void *res;
+	char *map = map_pud_aligned(&res);
+
+	if (!map)
+		return -errno;
+	(void)*(volatile unsigned long *)map;
+	atomic_store(&huge_range, map);
+	usleep(2000);
+	atomic_store(&huge_range, NULL);
+	munmap(res, 2 * PUD_SIZE);
+	return 0;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static long long stats_value(const char *buf, const char *key)
+{
+	const char *p = strstr(buf, key);
+
+	return p ? strtoll(p + strlen(key), NULL, 10) : -1;
+}
+
+/* Syncs the series' stats attribute to callers whose name has @word. */
+static long caller_syncs(const char *stats, const char *word)
+{
+	const char *line = stats;
+	long n = 0;
+
+	while ((line = strstr(line, "caller "))) {
+		const char *eol = strchr(line, '\n'), *colon = strchr(line, ':');
+
+		if (colon && (!eol || colon < eol) &&
+		    memmem(line, (size_t)(colon - line), word, strlen(word)))
+			n += strtol(colon + 1, NULL, 10);
+		line = eol ? eol + 1 : line + 7;
+	}
+	return n;
+}
+
+int main(int argc, char **argv)
+{
+	static struct walker walkers[MAX_CPUS];
+	long cal_before[MAX_CPUS], cal_after[MAX_CPUS], rounds = 0, failures = 0;
+	long refused = 0;
+	long corruptions = 0, pins = 0, vmsplices = 0, walker_sync = 0, walker_cal = 0;
+	int opt, seconds = 30, delay_us = -1, ncpus, cpu, first_error = 0;
+	char *policy = NULL, thp_saved[32] = "", name[96], stats[8192], *anon;
+	long collapse, unshare, one, syncs;
+	struct ktap k;
+	double end;
+	pid_t sharer;
+
+	while ((opt = getopt(argc, argv, "p:d:w:")) != -1) {
+		switch (opt) {
+		case 'p':
+			policy = optarg;
+			break;
+		case 'd':
+			seconds = atoi(optarg);
+			break;
+		case 'w':
+			delay_us = atoi(optarg);
+			break;
+		default:
+			policy = NULL;
+			break;
+		}
+	}
+	if (!policy || seconds < 1) {
+		fprintf(stderr, "usage: race_stress -p POLICY [-d seconds] [-w walk_delay_us]\n");
+		return 2;
+	}
+	ncpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	/* "none" adds the check of the x86 explanation (docs/safety.md). */
+	ktap_header(&k, 8 + !strcmp(policy, "none"));
+	if (ncpus < 2 || ncpus > MAX_CPUS)
+		ktap_bail(&k, "needs 2 to 16 CPUs");
+	snprintf(name, sizeof(name), "%s_policy_selected", policy);
+	if (!ktap_result(&k, select_policy(policy) && !write_file(QS_STATS_FILE, "reset"),
+			 name))
+		ktap_bail(&k, "cannot select the policy");
+	if (delay_us >= 0) {
+		char v[16];
+
+		snprintf(v, sizeof(v), "%d", delay_us);
+		if (write_file(WALK_DELAY_FILE, v))
+			ktap_bail(&k, "no walk delay (CONFIG_TLB_REMOVE_TABLE_SYNC_DEBUG off?)");
+	}
+	gup_fd = open(GUP_TEST_FILE, O_RDWR);
+	if (gup_fd < 0 || read_selected(THP_ENABLED, thp_saved, sizeof(thp_saved)) ||
+	    write_file(THP_ENABLED, "never"))
+		ktap_bail(&k, "needs CONFIG_GUP_TEST and THP");
+	sharer = start_sharer();
+	if (!ktap_result(&k, sharer > 0, "hugetlb_sharer_started"))
+		ktap_bail(&k, "no hugetlb sharer (huge pages reserved?)");
+	/* A fixed 2 MiB-aligned place for the anon range, reserved. */
+	anon = mmap(NULL, 2 * PMD_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	anon = (char *)(((uintptr_t)anon + PMD_SIZE - 1) & ~(PMD_SIZE - 1));
+
+	read_cal_counts(cal_before, ncpus);
+	for (cpu = 1; cpu < ncpus; cpu++) {
+		walkers[cpu].cpu = cpu;
+		if (start_walker(&walkers[cpu]))
+			ktap_bail(&k, "cannot start a walker");
+	}
+	end = now() + seconds;
+	while (now() < end) {
+		int ret = anon_round(anon);
+
+		if (rounds % 4 == 0) {
+			int huge = hugetlb_round();
+
+			ret = ret ? ret : huge;
+		}
+		rounds++;
+		/*
+		 * EAGAIN: MADV_COLLAPSE gave up 20 times because a walker held
+		 * a pin on a page (the kernel's own check, as intended).
+		 */
+		if (ret == -EAGAIN)
+			refused++;
+		else if (ret) {
+			failures++;
+			if (!first_error)
+				first_error = -ret;
+		}
+	}
+	atomic_store(&stop, 1);
+	for (cpu = 1; cpu < ncpus; cpu++) {
+		pthread_join(walkers[cpu].thread, NULL);
+		pins += walkers[cpu].pins;
+		vmsplices += walkers[cpu].vmsplices;
+		corruptions += walkers[cpu].corruptions;
+	}
+	read_cal_counts(cal_after, ncpus);
+	kill(sharer, SIGKILL);
+	waitpid(sharer, NULL, 0);
+	if (delay_us >= 0)
+		write_file(WALK_DELAY_FILE, "0");
+	write_file(THP_ENABLED, thp_saved);
+
+	if (read_file(QS_STATS_FILE, stats, sizeof(stats)) < 0)
+		stats[0] = '\0';
+	collapse = caller_syncs(stats, "collapse");
+	unshare = caller_syncs(stats, "hugepage_range") + caller_syncs(stats, "unshare");
+	one = caller_syncs(stats, "tlb_remove_table");
+	syncs = stats_value(stats, "\nsyncs: ");
+	for (cpu = 1; cpu < ncpus; cpu++) {
+		char key[32];
+
+		snprintf(key, sizeof(key), "cpu%d ipis: ", cpu);
+		walker_sync += stats_value(stats, key);
+		walker_cal += cal_after[cpu] - cal_before[cpu];
+	}
+	if (first_error)
+		ktap_diag("first CPU0 error: %s", strerror(first_error));
+	ktap_diag("metric stress=race policy=%s seconds=%d walk_delay_us=%d rounds=%ld failed_rounds=%ld collapse_refused_pinned=%ld pins=%ld vmsplices=%ld corruptions=%ld syncs=%ld collapse_syncs=%ld unshare_syncs=%ld table_one_syncs=%ld walker_sync_ipis=%ld walker_all_ipis=%ld",
+		  policy, seconds, delay_us, rounds, failures, refused, pins, vmsplices,
+		  corruptions, syncs, collapse, unshare, one, walker_sync, walker_cal);
+	ktap_result(&k, rounds > 0 && failures == 0, "cpu0_rounds_failed_only_on_pinned_pages");
+	ktap_result(&k, pins > 0 && vmsplices > 0, "walkers_pinned_pages");
+	ktap_result(&k, corruptions == 0, "no_pinned_page_corrupted");
+	/* A path not hit fails the run rather than passing silently. */
+	ktap_result(&k, collapse > 0, "collapse_path_hit");
+	ktap_result(&k, unshare > 0, "hugetlb_unshare_path_hit");
+	/*
+	 * tlb_remove_table_one() cannot be reached on native or TCG x86
+	 * (design.md section 1): reported, arm64 covers it.
+	 */
+	snprintf(name, sizeof(name), "table_alloc_failure_path_hit");
+	if (one > 0)
+		ktap_result(&k, true, name);
+	else
+		ktap_skip(&k, name, "tlb_remove_table_one() is unreachable on native/TCG x86");
+	/*
+	 * Why "none" frees nothing under a walker on x86: the walkers' CPUs
+	 * still take the TLB-flush IPIs of their mm, which wait for IRQs-off
+	 * walks just as the sync would have.
+	 */
+	if (!strcmp(policy, "none")) {
+		ktap_diag("walker CPUs: %ld sync IPIs, %ld function-call IPIs",
+			  walker_sync, walker_cal);
+		ktap_result(&k, walker_sync == 0 && walker_cal > 0,
+			    "none_walkers_took_flush_ipis_not_sync_ipis");
+	}
+	return ktap_finish(&k);
+}

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# make bench: what each policy costs, measured on the same work.
+#   1. the lab kernel, 4 vCPUs, one boot: the collapse scenario under every
+#      policy (sync IPIs per CPU role, sync latency, collapses/s), then
+#      GUP-fast throughput (the kernel's gup_test selftest, lab/selftests.sh)
+#      and oslat on the isolated CPUs under a
+#      collapse storm, per policy (guest/bench_policy.c);
+#   2. Debian's stock kernel, unmodified, the same scenario and oslat: the
+#      column "what users run today";
+#   3. scaling: the scenario at 2, 4 and 8 vCPUs (CPU0 collapses, CPU1
+#      idle, every other CPU another process spinning in user space).
+# Then lab/bench-report.sh writes build/bench/{bench.json,bench.md,*.png}.
+#
+# Environment: QS_BENCH_OPS (collapses per policy, 1000),
+#   QS_BENCH_SCALING_OPS (per policy and CPU count, 200),
+#   QS_BENCH_VCPUS ("2 4 8"), QS_BENCH_OSLAT_SECONDS (10),
+#   QS_BENCH_GUP_ROUNDS (5), QS_BENCH_STOCK (the stock kernel to compare,
+#   "" to leave it out), QS_BENCH_DIR (build/bench).
+set -euo pipefail
+# shellcheck source=lab/env.sh
+. "$(dirname "$0")/env.sh"
+
+QS_BENCH_OPS=${QS_BENCH_OPS:-1000}
+QS_BENCH_SCALING_OPS=${QS_BENCH_SCALING_OPS:-200}
+QS_BENCH_VCPUS=${QS_BENCH_VCPUS:-2 4 8}
+QS_BENCH_OSLAT_SECONDS=${QS_BENCH_OSLAT_SECONDS:-10}
+QS_BENCH_GUP_ROUNDS=${QS_BENCH_GUP_ROUNDS:-5}
+QS_BENCH_STOCK=${QS_BENCH_STOCK-/boot/vmlinuz-6.12.117+deb12-amd64}
+QS_BENCH_DIR=${QS_BENCH_DIR:-$QS_BUILD/bench}
+POLICIES=broadcast,mm,kernel-state,rcu-exp,rcu,quiet
+
+# oslat (Debian's rt-tests) as shipped, with its shared libraries, in the
+# initramfs: "SOURCE:/path/in/guest" items.
+oslat_files() {
+	local oslat lib
+	oslat=$(command -v oslat) || qs_die "oslat is missing: apt-get install rt-tests"
+	printf '%s:/usr/bin/oslat ' "$oslat"
+	for lib in $(ldd "$oslat" | grep -o '/[^ ]*'); do
+		printf '%s:%s ' "$lib" "$lib"
+	done
+}
+
+# boot NAME SUITE VCPUS KERNEL OPS POLICIES: one guest run into
+# build/runs/ARCH-NAME, failing the bench if the guest's tests fail.
+boot() {
+	local name=$1 suite=$2 vcpus=$3 kernel=$4 ops=$5 policies=$6 started=$SECONDS
+	qs_log "bench: $name: $vcpus vCPUs, $ops collapses per policy ($policies)"
+	QS_RUN_NAME=$name QS_SMP=$vcpus QS_KERNEL=$kernel QS_COLLAPSES=$ops \
+		QS_POLICIES=$policies QS_TIMEOUT=1800 \
+		QS_INITRAMFS=$QS_BUILD/initramfs-bench.cpio.gz \
+		QS_CMDLINE_EXTRA="qs.gup_rounds=$QS_BENCH_GUP_ROUNDS qs.oslat_seconds=$QS_BENCH_OSLAT_SECONDS" \
+		"$QS_ROOT/lab/vm.sh" "$suite" > "$QS_BENCH_DIR/$name.verdict" ||
+		qs_die "bench: the $name run failed: $(grep '^not ok' "$QS_BENCH_DIR/$name.verdict" | head -n 3 | tr '\n' ' ')(build/runs/$QS_ARCH-$name)"
+	qs_log "bench: $name done in $((SECONDS - started)) s"
+	echo "$QS_BUILD/runs/$QS_ARCH-$name" >> "$QS_BENCH_DIR/runs"
+}
+
+main() {
+	local v kernel=$QS_OBJ/arch/x86/boot/bzImage
+	[ -f "$kernel" ] || qs_die "no lab kernel $kernel: run 'make kernel' first"
+	mkdir -p "$QS_BENCH_DIR"
+	: > "$QS_BENCH_DIR/runs"
+	QS_INITRAMFS_NAME=initramfs-bench \
+		QS_INITRAMFS_EXTRA="$(oslat_files) $("$QS_ROOT/lab/selftests.sh" gup_test)" \
+		"$QS_ROOT/lab/initramfs.sh"
+	boot bench-policies bench 4 "$kernel" "$QS_BENCH_OPS" "$POLICIES"
+	if [ -n "$QS_BENCH_STOCK" ]; then
+		[ -f "$QS_BENCH_STOCK" ] ||
+			qs_die "no stock kernel $QS_BENCH_STOCK: apt-get install linux-image-6.12.117+deb12-amd64 (or QS_BENCH_STOCK=)"
+		boot bench-stock bench 4 "$QS_BENCH_STOCK" "$QS_BENCH_OPS" stock
+	fi
+	for v in $QS_BENCH_VCPUS; do
+		boot "bench-scaling-$v" bench-scaling "$v" "$kernel" "$QS_BENCH_SCALING_OPS" "$POLICIES"
+	done
+	"$QS_ROOT/lab/bench-report.sh" "$QS_BENCH_DIR"
+}
+
+main "$@"

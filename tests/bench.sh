@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# A short run of make bench's code, so that it cannot rot: 50 collapses per
+# policy at 4 vCPUs, the stock kernel beside it, the scaling layout at 2
+# vCPUs, 2 s of oslat and one GUP-fast round per policy. Every guest run
+# must pass its own assertions; then bench.json must hold every figure the
+# issue names for every policy, the stock column must agree with
+# broadcast, and the plots must exist. The figures' values are make
+# bench's business (50 collapses are too few to compare policies).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=tests/lib.sh
+. tests/lib.sh
+# shellcheck source=lab/env.sh
+. lab/env.sh
+
+dir=$QS_BUILD/bench-check
+rm -rf "$dir"
+if QS_BENCH_DIR=$dir QS_BENCH_OPS=50 QS_BENCH_SCALING_OPS=20 QS_BENCH_VCPUS=2 \
+	QS_BENCH_OSLAT_SECONDS=2 QS_BENCH_GUP_ROUNDS=1 lab/bench.sh >&2; then
+	t_pass "bench: every guest run passed"
+else
+	t_fail "bench: every guest run passed" "lab/bench.sh failed (output above)"
+	t_finish
+fi
+
+# One result per line: "ok|not ok NAME # why", from bench.json.
+results=$(perl -MJSON::PP -e '
+	local $/; my $j = decode_json(<STDIN>);
+	sub check { my ($ok, $name, $why) = @_; print $ok ? "ok $name\n" : "not ok $name # $why\n" }
+	sub num { defined $_[0] && !ref $_[0] && $_[0] =~ /^-?[0-9.]+$/ }
+	for my $p (qw(broadcast mm kernel-state rcu-exp rcu quiet)) {
+		my $x = $j->{policies}{$p};
+		my @missing = grep { !num($x->{$_}) } qw(isolated_sync_ipis_per_1k same_mm_sync_ipis_per_1k idle_sync_ipis_per_1k total_sync_ipis_per_1k collapse_per_s gup_fast_ratio);
+		push @missing, map { "sync_ns.$_" } grep { !num($x->{sync_ns}{$_}) } qw(median p99 max);
+		push @missing, map { "oslat.$_" } grep { !num($x->{oslat}{$_}) } qw(max_us gaps_over_10us);
+		check(!@missing, "bench.json: $p has every figure", "missing: @missing");
+		my @sc = grep { $_->{policy} eq $p && $_->{vcpus} == 2 && num($_->{total_sync_ipis_per_sync}) && num($_->{sync_ns_median}) } @{$j->{scaling}};
+		check(@sc == 1, "bench.json: $p scaling at 2 vCPUs", scalar(@sc) . " entries");
+	}
+	my $s = $j->{stock};
+	check($s && num($s->{oslat}{max_us}) && num($s->{isolated_sync_ipis_per_1k}), "bench.json: stock column measured", "stock: " . encode_json($s // {}));
+	# The stock kernel broadcasts: every isolated CPU takes every sync, as broadcast.
+	my $b = $j->{policies}{broadcast};
+	my @differ = grep { abs(($s->{$_} // -1e9) - ($b->{$_} // 1e9)) > 20 } qw(idle_sync_ipis_per_1k isolated_sync_ipis_per_1k same_mm_sync_ipis_per_1k);
+	check(!@differ, "bench.json: stock agrees with broadcast (within 2%)", "differ: @differ");
+	check(!defined $s->{gup_fast_ratio}, "bench.json: stock has no GUP-fast figure (no CONFIG_GUP_TEST there)", "got $s->{gup_fast_ratio}");
+' < "$dir/bench.json" 2>&1) || t_fail "bench.json parses" "$(printf '%s' "$results" | tail -n 1)"
+printf '%s\n' "$results" | grep -E '^(not )?ok ' || true
+if printf '%s\n' "$results" | grep -q '^not ok '; then
+	QS_TEST_FAILED=1
+fi
+
+for png in bench-ipis bench-scaling bench-oslat; do
+	if [ "$(head -c 4 "$dir/$png.png" 2> /dev/null | od -An -c | tr -d ' ')" = '211PNG' ]; then
+		t_pass "bench: $png.png written"
+	else
+		t_fail "bench: $png.png written" "no PNG at $dir/$png.png"
+	fi
+done
+if grep -q '^| quiet |' "$dir/bench.md"; then
+	t_pass "bench: bench.md has the table"
+else
+	t_fail "bench: bench.md has the table" "no quiet row in $dir/bench.md"
+fi
+t_finish
