@@ -27,6 +27,7 @@
  *
  * Usage: race_stress -p POLICY [-d seconds] [-w walk_delay_us]
  */
+#include "hugetlb.h"
 #include "ipicount.h"
 #include "ktap.h"
 #include "policy.h"
@@ -49,9 +50,6 @@
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE 25
 #endif
-#ifndef MFD_HUGETLB
-#define MFD_HUGETLB 0x0004U
-#endif
 
 /* As the kernel's mm/gup_test.h (an ABI of CONFIG_GUP_TEST). */
 struct gup_test {
@@ -71,8 +69,8 @@ struct gup_test {
 #define THP_ENABLED "/sys/kernel/mm/transparent_hugepage/enabled"
 
 #define PAGE_4K 4096UL
-#define PMD_SIZE (2UL << 20)
-#define PUD_SIZE (1UL << 30)
+#define PMD_SIZE QS_HUGE_PAGE_SIZE
+#define PUD_SIZE QS_SHARED_SIZE
 #define MAX_CPUS 16
 #define STAMP_MAGIC 0x51e7c0de00000000UL
 
@@ -211,26 +209,6 @@ static int anon_round(char *where)
 	return ret;
 }
 
-/* Map @fd's 1 GiB at a PUD-aligned address inside a 2 GiB reservation. */
-static char *map_pud_aligned(void **reservation)
-{
-	char *res, *aligned, *map;
-
-	res = mmap(NULL, 2 * PUD_SIZE, PROT_NONE,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (res == MAP_FAILED)
-		return NULL;
-	aligned = (char *)(((uintptr_t)res + PUD_SIZE - 1) & ~(PUD_SIZE - 1));
-	map = mmap(aligned, PUD_SIZE, PROT_READ | PROT_WRITE,
-		   MAP_SHARED | MAP_FIXED, hugetlb_fd, 0);
-	if (map == MAP_FAILED) {
-		munmap(res, 2 * PUD_SIZE);
-		return NULL;
-	}
-	*reservation = res;
-	return map;
-}
-
 /*
  * The second process: map the file, fault in every huge page (stamping
  * them the first time), keep it a while, unmap; again until killed.
@@ -242,7 +220,7 @@ static void run_sharer(int ready_fd)
 
 	for (;;) {
 		void *res;
-		char *map = map_pud_aligned(&res);
+		char *map = hugetlb_map_shared(hugetlb_fd, &res);
 		unsigned long off;
 
 		if (!map)
@@ -257,7 +235,7 @@ static void run_sharer(int ready_fd)
 			_exit(1);
 		first = false;
 		usleep(20000);
-		munmap(res, 2 * PUD_SIZE);
+		hugetlb_unmap(res);
 	}
 }
 
@@ -267,8 +245,8 @@ static pid_t start_sharer(void)
 	int pipefd[2];
 	pid_t pid;
 
-	hugetlb_fd = memfd_create("quietsync-stress", MFD_HUGETLB | MFD_CLOEXEC);
-	if (hugetlb_fd < 0 || ftruncate(hugetlb_fd, PUD_SIZE) || pipe(pipefd))
+	hugetlb_fd = hugetlb_file_create("quietsync-stress");
+	if (hugetlb_fd < 0 || pipe(pipefd))
 		return -1;
 	pid = fork();
 	if (pid == 0)
@@ -286,7 +264,7 @@ static pid_t start_sharer(void)
 static int hugetlb_round(void)
 {
 	void *res;
-	char *map = map_pud_aligned(&res);
+	char *map = hugetlb_map_shared(hugetlb_fd, &res);
 
 	if (!map)
 		return -errno;
@@ -294,8 +272,18 @@ static int hugetlb_round(void)
 	atomic_store(&huge_range, map);
 	usleep(2000);
 	atomic_store(&huge_range, NULL);
-	munmap(res, 2 * PUD_SIZE);
+	hugetlb_unmap(res);
 	return 0;
+}
+
+static char thp_saved[32];
+
+/* Also on a bail-out: THP as it was before the run. */
+static void restore_thp(void)
+{
+	if (thp_saved[0])
+		write_file(THP_ENABLED, thp_saved);
+	thp_saved[0] = '\0';
 }
 
 static double now(void)
@@ -337,7 +325,7 @@ int main(int argc, char **argv)
 	long refused = 0;
 	long corruptions = 0, pins = 0, vmsplices = 0, walker_sync = 0, walker_cal = 0;
 	int opt, seconds = 30, delay_us = -1, ncpus, cpu, first_error = 0;
-	char *policy = NULL, thp_saved[32] = "", name[96], stats[8192], *anon;
+	char *policy = NULL, name[96], stats[8192], *anon;
 	long collapse, unshare, one, syncs;
 	struct ktap k;
 	double end;
@@ -380,6 +368,7 @@ int main(int argc, char **argv)
 			ktap_bail(&k, "no walk delay (CONFIG_TLB_REMOVE_TABLE_SYNC_DEBUG off?)");
 	}
 	gup_fd = open(GUP_TEST_FILE, O_RDWR);
+	atexit(restore_thp);
 	if (gup_fd < 0 || read_selected(THP_ENABLED, thp_saved, sizeof(thp_saved)) ||
 	    write_file(THP_ENABLED, "never"))
 		ktap_bail(&k, "needs CONFIG_GUP_TEST and THP");
@@ -388,6 +377,8 @@ int main(int argc, char **argv)
 		ktap_bail(&k, "no hugetlb sharer (huge pages reserved?)");
 	/* A fixed 2 MiB-aligned place for the anon range, reserved. */
 	anon = mmap(NULL, 2 * PMD_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (anon == MAP_FAILED)
+		ktap_bail(&k, "cannot reserve the anon range");
 	anon = (char *)(((uintptr_t)anon + PMD_SIZE - 1) & ~(PMD_SIZE - 1));
 
 	read_cal_counts(cal_before, ncpus);
@@ -430,7 +421,7 @@ int main(int argc, char **argv)
 	waitpid(sharer, NULL, 0);
 	if (delay_us >= 0)
 		write_file(WALK_DELAY_FILE, "0");
-	write_file(THP_ENABLED, thp_saved);
+	restore_thp();
 
 	if (read_file(QS_STATS_FILE, stats, sizeof(stats)) < 0)
 		stats[0] = '\0';

@@ -42,6 +42,7 @@
  */
 #include "ipicount.h"
 #include "ktap.h"
+#include "hugetlb.h"
 #include "policy.h"
 #include "proc.h"
 
@@ -61,12 +62,9 @@
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE 25
 #endif
-#ifndef MFD_HUGETLB
-#define MFD_HUGETLB 0x0004U
-#endif
 
-#define PMD_SIZE (2UL << 20)
-#define PUD_SIZE (1UL << 30)
+#define PMD_SIZE QS_HUGE_PAGE_SIZE
+#define PUD_SIZE QS_SHARED_SIZE
 #define PAGE_SIZE_4K 4096UL
 #define HUGE_PAGES_PER_PUD (PUD_SIZE / PMD_SIZE)
 #define THP_ENABLED "/sys/kernel/mm/transparent_hugepage/enabled"
@@ -349,33 +347,6 @@ static const char *hugetlb_unsupported(void)
 }
 
 /*
- * Map the hugetlb file over a PUD-aligned 1 GiB inside a 2 GiB reservation,
- * so that its PMD table can be shared (want_pmd_share()). Returns the
- * mapping and the reservation to unmap, or NULL.
- */
-static char *map_pud_aligned(void **reservation)
-{
-	char *res, *aligned, *map;
-
-	res = mmap(NULL, 2 * PUD_SIZE, PROT_NONE,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (res == MAP_FAILED)
-		return NULL;
-	aligned = (char *)(((uintptr_t)res + PUD_SIZE - 1) & ~(PUD_SIZE - 1));
-	map = mmap(aligned, PUD_SIZE, PROT_READ | PROT_WRITE,
-		   MAP_SHARED | MAP_FIXED, hugetlb_fd, 0);
-	if (map == MAP_FAILED) {
-		int err = errno;
-
-		munmap(res, 2 * PUD_SIZE);
-		errno = err;
-		return NULL;
-	}
-	*reservation = res;
-	return map;
-}
-
-/*
  * The second process: map the file, fault in and stamp every huge page
  * (allocating the PMD table the rounds will share), report, then wait to
  * be killed. It runs on CPU0 only, as its parent.
@@ -383,7 +354,7 @@ static char *map_pud_aligned(void **reservation)
 static void run_sharer(int ready_fd)
 {
 	void *res;
-	char *map = map_pud_aligned(&res);
+	char *map = hugetlb_map_shared(hugetlb_fd, &res);
 	unsigned long i;
 	char ok = 1;
 
@@ -420,8 +391,8 @@ static int hugetlb_setup(void)
 			  atol(buf), HUGE_PAGES_PER_PUD);
 		return -1;
 	}
-	hugetlb_fd = memfd_create("quietsync-hugetlb", MFD_HUGETLB | MFD_CLOEXEC);
-	if (hugetlb_fd < 0 || ftruncate(hugetlb_fd, PUD_SIZE) || pipe(pipefd)) {
+	hugetlb_fd = hugetlb_file_create("quietsync-hugetlb");
+	if (hugetlb_fd < 0 || pipe(pipefd)) {
 		ktap_diag("hugetlb memfd: %s", strerror(errno));
 		return -1;
 	}
@@ -452,7 +423,7 @@ static int hugetlb_unshare_round(void)
 {
 	unsigned long i, wrong = 0;
 	void *res;
-	char *map = map_pud_aligned(&res);
+	char *map = hugetlb_map_shared(hugetlb_fd, &res);
 
 	if (!map)
 		return -errno;
@@ -460,7 +431,7 @@ static int hugetlb_unshare_round(void)
 		if (*(volatile unsigned long *)(map + i * PMD_SIZE) !=
 		    huge_page_stamp(i))
 			wrong++;
-	munmap(res, 2 * PUD_SIZE);
+	hugetlb_unmap(res);
 	return wrong ? -EIO : 0;
 }
 

@@ -16,20 +16,9 @@ CONTEXT_TRACKING_IDLE ARCH_HAS_MM_CPUMASK KUNIT KUNIT_DEBUGFS
 MMU_GATHER_KUNIT_TEST TLB_REMOVE_TABLE_SYNC_EVAL GUP_TEST NUMA USERFAULTFD
 HUGETLBFS"
 
-step() {
-	local name=$1
-	shift
-	if "$@" >&2; then
-		t_pass "$name"
-	else
-		t_fail "$name" "$* failed (its output is above)"
-		t_finish
-	fi
-}
-
-step "source extracted and patched" lab/source.sh
-step "config merged and verified" lab/config.sh
-step "kernel built" lab/build.sh
+t_step "source extracted and patched" lab/source.sh
+t_step "config merged and verified" lab/config.sh
+t_step "kernel built" lab/build.sh
 for opt in $REQUIRED; do
 	if grep -qx "CONFIG_$opt=y" "$QS_OBJ/.config"; then
 		t_pass "lab config has CONFIG_$opt"
@@ -37,5 +26,5 @@ for opt in $REQUIRED; do
 		t_fail "lab config has CONFIG_$opt" "not in $QS_OBJ/.config"
 	fi
 done
-step "guest programs and initramfs built" lab/initramfs.sh
+t_step "guest programs and initramfs built" lab/initramfs.sh
 t_finish

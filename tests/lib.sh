@@ -32,6 +32,19 @@ t_expect() {
 	fi
 }
 
+# t_step NAME CMD...: CMD (its output to stderr) is one result; the suite
+# stops at a failed step, as everything after it depends on it.
+t_step() {
+	local name=$1
+	shift
+	if "$@" >&2; then
+		t_pass "$name"
+	else
+		t_fail "$name" "$* failed (its output is above)"
+		t_finish
+	fi
+}
+
 t_finish() {
 	exit "$QS_TEST_FAILED"
 }

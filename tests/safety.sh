@@ -16,21 +16,10 @@ cd "$(dirname "$0")/.."
 
 export QS_OBJ=$QS_BUILD/obj-$QS_ARCH-debug QS_CONFIGS="lab debug"
 
-step() {
-	local name=$1
-	shift
-	if "$@" >&2; then
-		t_pass "$name"
-	else
-		t_fail "$name" "$* failed (its output is above)"
-		t_finish
-	fi
-}
-
-step "source extracted and patched" lab/source.sh
-step "debug config merged and verified" lab/config.sh
-step "debug kernel built" lab/build.sh
-step "guest programs and initramfs built" env QS_INITRAMFS_NAME=initramfs-safety lab/initramfs.sh
+t_step "source extracted and patched" lab/source.sh
+t_step "debug config merged and verified" lab/config.sh
+t_step "debug kernel built" lab/build.sh
+t_step "guest programs and initramfs built" env QS_INITRAMFS_NAME=initramfs-safety lab/initramfs.sh
 
 rc=0
 # Under KASAN and TCG the boot takes about 20 s, each stress run its
