@@ -2,6 +2,8 @@
 #include "policy.h"
 #include "ipicount.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -46,6 +48,43 @@ int split_policies(char *list, char **out, int max)
 	for (tok = strtok_r(list, ",", &save); tok && n < max;
 	     tok = strtok_r(NULL, ",", &save))
 		out[n++] = tok;
+	return n;
+}
+
+long long stats_value(const char *stats, const char *key)
+{
+	const char *p = strstr(stats, key);
+
+	return p ? strtoll(p + strlen(key), NULL, 10) : -1;
+}
+
+/* Whether @symbol (@len bytes) contains one of the "|"-separated @words. */
+static bool symbol_has_word(const char *symbol, size_t len, const char *words)
+{
+	char copy[128], *word, *save = NULL;
+
+	snprintf(copy, sizeof(copy), "%s", words);
+	for (word = strtok_r(copy, "|", &save); word;
+	     word = strtok_r(NULL, "|", &save))
+		if (memmem(symbol, len, word, strlen(word)))
+			return true;
+	return false;
+}
+
+long stats_caller_syncs(const char *stats, const char *words)
+{
+	const char *line = stats;
+	long n = 0;
+
+	/* "caller <symbol>: <syncs>" lines */
+	while ((line = strstr(line, "caller "))) {
+		const char *eol = strchr(line, '\n'), *colon = strchr(line, ':');
+
+		if (colon && (!eol || colon < eol) &&
+		    symbol_has_word(line, (size_t)(colon - line), words))
+			n += strtol(colon + 1, NULL, 10);
+		line = eol ? eol + 1 : line + 7;
+	}
 	return n;
 }
 

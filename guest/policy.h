@@ -23,4 +23,21 @@ bool select_policy(const char *policy);
 /* Split "a,b,c" in place into @out (at most @max); returns the count. */
 int split_policies(char *list, char **out, int max);
 
+/*
+ * The sync paths as the series' stats name their callers (the function,
+ * or what the compiler inlined it into), "|"-separated.
+ */
+#define QS_CALLERS_COLLAPSE "collapse"
+#define QS_CALLERS_UNSHARE "unshare|hugepage_range|hugetlb"
+#define QS_CALLERS_TABLE_ONE "tlb_remove_table"
+
+/* The number after @key in the series' stats text, or -1. */
+long long stats_value(const char *stats, const char *key);
+
+/*
+ * The syncs the stats attribute to callers whose symbol contains one of
+ * the "|"-separated @words, each caller line counted once.
+ */
+long stats_caller_syncs(const char *stats, const char *words);
+
 #endif /* QS_POLICY_H */

@@ -294,30 +294,6 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static long long stats_value(const char *buf, const char *key)
-{
-	const char *p = strstr(buf, key);
-
-	return p ? strtoll(p + strlen(key), NULL, 10) : -1;
-}
-
-/* Syncs the series' stats attribute to callers whose name has @word. */
-static long caller_syncs(const char *stats, const char *word)
-{
-	const char *line = stats;
-	long n = 0;
-
-	while ((line = strstr(line, "caller "))) {
-		const char *eol = strchr(line, '\n'), *colon = strchr(line, ':');
-
-		if (colon && (!eol || colon < eol) &&
-		    memmem(line, (size_t)(colon - line), word, strlen(word)))
-			n += strtol(colon + 1, NULL, 10);
-		line = eol ? eol + 1 : line + 7;
-	}
-	return n;
-}
-
 int main(int argc, char **argv)
 {
 	static struct walker walkers[MAX_CPUS];
@@ -425,9 +401,9 @@ int main(int argc, char **argv)
 
 	if (read_file(QS_STATS_FILE, stats, sizeof(stats)) < 0)
 		stats[0] = '\0';
-	collapse = caller_syncs(stats, "collapse");
-	unshare = caller_syncs(stats, "hugepage_range") + caller_syncs(stats, "unshare");
-	one = caller_syncs(stats, "tlb_remove_table");
+	collapse = stats_caller_syncs(stats, QS_CALLERS_COLLAPSE);
+	unshare = stats_caller_syncs(stats, QS_CALLERS_UNSHARE);
+	one = stats_caller_syncs(stats, QS_CALLERS_TABLE_ONE);
 	syncs = stats_value(stats, "\nsyncs: ");
 	for (cpu = 1; cpu < ncpus; cpu++) {
 		char key[32];

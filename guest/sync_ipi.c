@@ -438,11 +438,11 @@ static int hugetlb_unshare_round(void)
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct scenario scenarios[] = {
-	{ "collapse", "collapse", collapse_unsupported, collapse_setup,
+	{ "collapse", QS_CALLERS_COLLAPSE, collapse_unsupported, collapse_setup,
 	  collapse_one, restore_thp,
 	  collapse_expectations, ARRAY_LEN(collapse_expectations) },
 	/* huge_pmd_unshare_flush() is inlined into its callers. */
-	{ "hugetlb-unshare", "unshare|hugepage_range|hugetlb", hugetlb_unsupported, hugetlb_setup,
+	{ "hugetlb-unshare", QS_CALLERS_UNSHARE, hugetlb_unsupported, hugetlb_setup,
 	  hugetlb_unshare_round, hugetlb_teardown,
 	  unshare_expectations, ARRAY_LEN(unshare_expectations) },
 };
@@ -477,29 +477,9 @@ struct sync_stats {
 	long ipis[MAX_CPUS];
 };
 
-static long long stats_value(const char *buf, const char *key)
-{
-	const char *p = strstr(buf, key);
-
-	return p ? strtoll(p + strlen(key), NULL, 10) : -1;
-}
-
-/* Whether @line contains one of the "|"-separated @words. */
-static bool contains_any(const char *line, const char *words)
-{
-	char copy[128], *word, *save = NULL;
-
-	snprintf(copy, sizeof(copy), "%s", words);
-	for (word = strtok_r(copy, "|", &save); word;
-	     word = strtok_r(NULL, "|", &save))
-		if (strstr(line, word))
-			return true;
-	return false;
-}
-
 static void read_sync_stats(const struct scenario *sc, struct sync_stats *st)
 {
-	char buf[4096], key[32], *line, *save = NULL, copy[4096];
+	char buf[4096], key[32], *line, *eol;
 	int cpu;
 
 	memset(st, 0, sizeof(*st));
@@ -507,15 +487,11 @@ static void read_sync_stats(const struct scenario *sc, struct sync_stats *st)
 	if (read_file(QS_STATS_FILE, buf, sizeof(buf)) < 0)
 		return;
 	/* Which callers synced, as the kernel names them. */
-	memcpy(copy, buf, sizeof(copy));
-	for (line = strtok_r(copy, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save))
-		if (!strncmp(line, "caller ", 7)) {
-			ktap_diag("stats %s", line);
-			if (contains_any(line, sc->caller))
-				st->caller_syncs += strtol(strrchr(line, ':') + 1,
-							   NULL, 10);
-		}
+	for (line = strstr(buf, "caller "); line; line = strstr(eol, "caller ")) {
+		eol = line + strcspn(line, "\n");
+		ktap_diag("stats %.*s", (int)(eol - line), line);
+	}
+	st->caller_syncs = stats_caller_syncs(buf, sc->caller);
 	st->syncs = stats_value(buf, "\nsyncs: ");
 	st->total_ns = stats_value(buf, "latency_ns_total: ");
 	st->max_ns = stats_value(buf, "latency_ns_max: ");
