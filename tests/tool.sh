@@ -41,16 +41,21 @@ bad_input "a CPU list that does not parse" --cpus 2-x
 bad_input "a reversed CPU range" --cpus 3-1
 bad_input "a stray argument" now
 
-chmod 755 "$QS_BUILD" "$QS_BUILD/tool"
+# The unprivileged user may not reach the clone (mktemp -d makes 0700
+# folders): it runs a copy of the tool from a folder it can read.
+nobody_dir=$(mktemp -d)
+chmod 755 "$nobody_dir"
+cp "$tool" "$nobody_dir/"
 if grep -q ' tlb_remove_table_smp_sync$' /proc/kallsyms; then
 	t_expect "not root: cannot tell, exit 2" 2 '^verdict: cannot tell \(not root' \
-		setpriv --reuid=65534 --regid=65534 --clear-groups "$tool" --cpus 1 --seconds 1
+		setpriv --reuid=65534 --regid=65534 --clear-groups "$nobody_dir/quietsync-check" --cpus 1 --seconds 1
 else
 	# This host's kernel has no sync IPI: that is the verdict, root or not.
 	t_expect "no sync IPI in this kernel: not exposed, exit 0" 0 \
 		'^verdict: not exposed \(this kernel has no page-table sync IPI' \
-		setpriv --reuid=65534 --regid=65534 --clear-groups "$tool" --cpus 1 --seconds 1
+		setpriv --reuid=65534 --regid=65534 --clear-groups "$nobody_dir/quietsync-check" --cpus 1 --seconds 1
 fi
+rm -rf "$nobody_dir"
 
 # As root on this host: a second instance is refused while one runs, and
 # Ctrl-C leaves tracefs as it was (mounted or not, event off, no filter).
