@@ -2,6 +2,7 @@
 # each script decides itself whether its work is up to date.
 #
 #   make demo          build the lab kernel, boot it, show the IPI table
+#                      (QS_ARCH=arm64: the arm64 kernel, cross-built)
 #   make check         every test; ends with "N passed, N failed"
 #   make check-NAME    one test suite alone (make list-checks names them)
 #   make bench         every policy side by side, the stock kernel, scaling

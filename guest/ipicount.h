@@ -38,8 +38,9 @@ long ipitrace_count(int cpu);
 void ipitrace_restore(void);
 
 /*
- * Fill @counts[0..ncpus) with the CAL ("Function call interrupts") row of
- * /proc/interrupts. Returns the number of CPU columns read, or -1.
+ * Fill @counts[0..ncpus) with the "Function call interrupts" row of
+ * /proc/interrupts (x86: CAL, arm64: IPI1). Returns the number of CPU
+ * columns read, or -1.
  */
 int read_cal_counts(long *counts, int ncpus);
 

@@ -20,12 +20,25 @@
  *            faults and unmaps the file on its own, so that the table it
  *            kept is freed too.
  *
+ *   storm:   (-f) map 8 MiB (four PTE tables), touch it, and unmap it
+ *            with the page allocator failing every allocation of this
+ *            thread (fail_page_alloc, task-filtered): tlb_remove_table()
+ *            gets no batch page, so each table is freed at once through
+ *            tlb_remove_table_one() after its sync. Reachable where the
+ *            arch frees page tables with tlb_remove_table() (arm64); x86
+ *            frees them after its TLB-flush IPIs instead.
+ *
  * A stamp is the page's offset in its range XOR a magic: a page read back
  * that holds neither its stamp nor zeros (a range remapped and not yet
  * stamped) is a corruption. Splats (KASAN, lockdep, DEBUG_VM) are the
- * host's to find in the console log.
+ * host's to find in the console log; this program also watches /dev/kmsg
+ * for a KASAN report, to time a negative control's detection.
  *
- * Usage: race_stress -p POLICY [-d seconds] [-w walk_delay_us]
+ * -x: the negative control. CPU0 runs the storm alone, the run ends at the
+ * first KASAN report, and a use-after-free report is the expected outcome
+ * (with policy "none" and a walk delay, a table is freed under a walker).
+ *
+ * Usage: race_stress -p POLICY [-d seconds] [-w walk_delay_us] [-f] [-x]
  */
 #include "hugetlb.h"
 #include "ipicount.h"
@@ -66,6 +79,7 @@ struct gup_test {
 #define PIN_FAST_BENCHMARK _IOWR('g', 2, struct gup_test)
 #define GUP_TEST_FILE "/sys/kernel/debug/gup_test"
 #define WALK_DELAY_FILE "/sys/kernel/debug/tlb_remove_table_sync/walk_delay_us"
+#define FAIL_PAGE_ALLOC "/sys/kernel/debug/fail_page_alloc/"
 #define THP_ENABLED "/sys/kernel/mm/transparent_hugepage/enabled"
 
 #define PAGE_4K 4096UL
@@ -73,10 +87,15 @@ struct gup_test {
 #define PUD_SIZE QS_SHARED_SIZE
 #define MAX_CPUS 16
 #define STAMP_MAGIC 0x51e7c0de00000000UL
+/* The storm's range: four PTE tables, 64 pages touched in each. */
+#define STORM_SIZE (4 * PMD_SIZE)
+#define STORM_TOUCHED (64 * PAGE_4K)
 
 /* The ranges the walkers aim at; NULL while unmapped. */
 static _Atomic(char *) anon_range;
 static _Atomic(char *) huge_range;
+static _Atomic(char *) storm_range;
+static bool storm_on;
 static atomic_int stop;
 static int gup_fd = -1;
 static int hugetlb_fd = -1;
@@ -137,9 +156,12 @@ static void *walk(void *arg)
 	if (pipe(pipefd))
 		return NULL;
 	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
-		bool huge = rand_r(&seed) & 1;
-		char *base = atomic_load(huge ? &huge_range : &anon_range);
-		unsigned long len = huge ? PUD_SIZE : PMD_SIZE;
+		int which = rand_r(&seed) % (storm_on ? 3 : 2);
+		bool huge = which == 1;
+		char *base = atomic_load(which == 0 ? &anon_range :
+					 which == 1 ? &huge_range : &storm_range);
+		unsigned long len = which == 0 ? PMD_SIZE :
+				    which == 1 ? PUD_SIZE : STORM_SIZE;
 		unsigned long unit = huge ? PMD_SIZE : PAGE_4K;
 		struct gup_test gup = {
 			.nr_pages_per_call = 64,
@@ -153,6 +175,13 @@ static void *walk(void *arg)
 			gup.size = huge ? PMD_SIZE : len - off;
 			if (!huge && gup.size > 64 * PAGE_4K)
 				gup.size = 64 * PAGE_4K;
+			/* The storm: the touched pages at the start of a table. */
+			if (which == 2) {
+				off = off / PMD_SIZE * PMD_SIZE +
+				      off % STORM_TOUCHED;
+				gup.addr = (uintptr_t)base + off;
+				gup.size = STORM_TOUCHED - off % PMD_SIZE;
+			}
 			if (ioctl(gup_fd, PIN_FAST_BENCHMARK, &gup) == 0)
 				w->pins++;
 			vmsplice_check(w, pipefd, base, off, unit);
@@ -239,6 +268,104 @@ static void run_sharer(int ready_fd)
 	}
 }
 
+/* fail_page_alloc's knobs: what the storm sets, and the kernel's defaults. */
+static const char *const fail_knobs[][3] = {
+	{ "task-filter", "Y", "N" },
+	{ "min-order", "0", "1" },
+	{ "verbose", "0", "2" },
+	{ "interval", "1", "1" },
+	{ "times", "-1", "1" },
+	{ "probability", "100", "0" },
+};
+
+static int make_it_fail_fd = -1;
+
+/* Fail every page allocation of a task that asks (make-it-fail), or undo. */
+static int fail_page_alloc_arm(bool arm)
+{
+	char path[128];
+	unsigned long i;
+	int ret = 0;
+
+	for (i = 0; i < sizeof(fail_knobs) / sizeof(fail_knobs[0]); i++) {
+		snprintf(path, sizeof(path), FAIL_PAGE_ALLOC "%s", fail_knobs[i][0]);
+		if (write_file(path, fail_knobs[i][arm ? 1 : 2]))
+			ret = -1;
+	}
+	return ret;
+}
+
+static void fail_page_alloc_disarm(void)
+{
+	if (make_it_fail_fd >= 0 && pwrite(make_it_fail_fd, "0", 1, 0) != 1)
+		ktap_diag("cannot clear make-it-fail");
+	fail_page_alloc_arm(false);
+}
+
+/*
+ * One storm round: map, touch, unmap with this thread's page allocations
+ * failing, so that every PTE table goes through tlb_remove_table_one().
+ * The freed tables stay free a while (no new table is allocated in the
+ * next millisecond), so a walker reading one reads poisoned memory.
+ */
+static int storm_round(char *where)
+{
+	unsigned long table, off;
+	char *map;
+	int ret = 0;
+
+	map = mmap(where, STORM_SIZE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	if (map == MAP_FAILED)
+		return -errno;
+	for (table = 0; table < STORM_SIZE; table += PMD_SIZE)
+		for (off = 0; off < STORM_TOUCHED; off += PAGE_4K)
+			*(unsigned long *)(map + table + off) = stamp(table + off);
+	atomic_store(&storm_range, map);
+	if (pwrite(make_it_fail_fd, "1", 1, 0) != 1)
+		ret = -errno;
+	munmap(map, STORM_SIZE);
+	if (pwrite(make_it_fail_fd, "0", 1, 0) != 1 && !ret)
+		ret = -errno;
+	atomic_store(&storm_range, NULL);
+	usleep(1000);
+	return ret;
+}
+
+/* The first KASAN report printed since kmsg_open(), if any. */
+static int kmsg_fd = -1;
+static char kasan_report[256];
+
+static void kmsg_open(void)
+{
+	kmsg_fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (kmsg_fd >= 0)
+		lseek(kmsg_fd, 0, SEEK_END);
+}
+
+static bool kasan_reported(void)
+{
+	char rec[1024];
+	ssize_t n;
+
+	while (!kasan_report[0] && kmsg_fd >= 0) {
+		n = read(kmsg_fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)
+			continue;	/* overwritten records: read on */
+		if (n <= 0)
+			break;
+		rec[n] = '\0';
+		if (strstr(rec, "BUG: KASAN: ")) {
+			char *msg = strchr(rec, ';');
+
+			snprintf(kasan_report, sizeof(kasan_report), "%.*s",
+				 (int)strcspn(msg ? msg + 1 : rec, "\n"),
+				 msg ? msg + 1 : rec);
+		}
+	}
+	return kasan_report[0];
+}
+
 static pid_t start_sharer(void)
 {
 	char ok = 0;
@@ -301,13 +428,14 @@ int main(int argc, char **argv)
 	long refused = 0;
 	long corruptions = 0, pins = 0, vmsplices = 0, walker_sync = 0, walker_cal = 0;
 	int opt, seconds = 30, delay_us = -1, ncpus, cpu, first_error = 0;
-	char *policy = NULL, name[96], stats[8192], *anon;
+	char *policy = NULL, name[96], stats[8192], *anon, *storm = NULL;
 	long collapse, unshare, one, syncs;
+	bool control = false, flush_check;
+	double start, end, detected_after = -1;
 	struct ktap k;
-	double end;
 	pid_t sharer;
 
-	while ((opt = getopt(argc, argv, "p:d:w:")) != -1) {
+	while ((opt = getopt(argc, argv, "p:d:w:fx")) != -1) {
 		switch (opt) {
 		case 'p':
 			policy = optarg;
@@ -318,18 +446,25 @@ int main(int argc, char **argv)
 		case 'w':
 			delay_us = atoi(optarg);
 			break;
+		case 'f':
+			storm_on = true;
+			break;
+		case 'x':
+			control = storm_on = true;
+			break;
 		default:
 			policy = NULL;
 			break;
 		}
 	}
 	if (!policy || seconds < 1) {
-		fprintf(stderr, "usage: race_stress -p POLICY [-d seconds] [-w walk_delay_us]\n");
+		fprintf(stderr, "usage: race_stress -p POLICY [-d seconds] [-w walk_delay_us] [-f] [-x]\n");
 		return 2;
 	}
 	ncpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
-	/* "none" adds the check of the x86 explanation (docs/safety.md). */
-	ktap_header(&k, 8 + !strcmp(policy, "none"));
+	/* x86's "none" adds the check of its explanation (docs/safety.md). */
+	flush_check = !strcmp(policy, "none") && !control;
+	ktap_header(&k, 9 + flush_check);
 	if (ncpus < 2 || ncpus > MAX_CPUS)
 		ktap_bail(&k, "needs 2 to 16 CPUs");
 	snprintf(name, sizeof(name), "%s_policy_selected", policy);
@@ -356,23 +491,45 @@ int main(int argc, char **argv)
 	if (anon == MAP_FAILED)
 		ktap_bail(&k, "cannot reserve the anon range");
 	anon = (char *)(((uintptr_t)anon + PMD_SIZE - 1) & ~(PMD_SIZE - 1));
+	if (storm_on) {
+		/* Its own 1 GiB, so its tables are the only ones in their PMD table. */
+		storm = mmap(NULL, 2 * PUD_SIZE, PROT_NONE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		make_it_fail_fd = open("/proc/thread-self/make-it-fail", O_WRONLY | O_CLOEXEC);
+		atexit(fail_page_alloc_disarm);
+		if (storm == MAP_FAILED || make_it_fail_fd < 0 || fail_page_alloc_arm(true))
+			ktap_bail(&k, "no fault injection (CONFIG_FAIL_PAGE_ALLOC, FAULT_INJECTION_DEBUG_FS off?)");
+		storm = (char *)(((uintptr_t)storm + PUD_SIZE - 1) & ~(PUD_SIZE - 1));
+	}
 
+	kmsg_open();
 	read_cal_counts(cal_before, ncpus);
 	for (cpu = 1; cpu < ncpus; cpu++) {
 		walkers[cpu].cpu = cpu;
 		if (start_walker(&walkers[cpu]))
 			ktap_bail(&k, "cannot start a walker");
 	}
-	end = now() + seconds;
+	start = now();
+	end = start + seconds;
 	while (now() < end) {
-		int ret = anon_round(anon);
+		int ret = control ? 0 : anon_round(anon);
 
-		if (rounds % 4 == 0) {
+		if (!control && rounds % 4 == 0) {
 			int huge = hugetlb_round();
 
 			ret = ret ? ret : huge;
 		}
+		if (storm_on) {
+			int table_one = storm_round(storm);
+
+			ret = ret ? ret : table_one;
+		}
 		rounds++;
+		if (detected_after < 0 && kasan_reported()) {
+			detected_after = now() - start;
+			if (control)
+				break;
+		}
 		/*
 		 * EAGAIN: MADV_COLLAPSE gave up 20 times because a walker held
 		 * a pin on a page (the kernel's own check, as intended).
@@ -393,6 +550,11 @@ int main(int argc, char **argv)
 		corruptions += walkers[cpu].corruptions;
 	}
 	read_cal_counts(cal_after, ncpus);
+	if (storm_on)
+		fail_page_alloc_disarm();
+	/* A report printed as the walkers finished. */
+	if (detected_after < 0 && kasan_reported())
+		detected_after = now() - start;
 	kill(sharer, SIGKILL);
 	waitpid(sharer, NULL, 0);
 	if (delay_us >= 0)
@@ -414,30 +576,48 @@ int main(int argc, char **argv)
 	}
 	if (first_error)
 		ktap_diag("first CPU0 error: %s", strerror(first_error));
-	ktap_diag("metric stress=race policy=%s seconds=%d walk_delay_us=%d rounds=%ld failed_rounds=%ld collapse_refused_pinned=%ld pins=%ld vmsplices=%ld corruptions=%ld syncs=%ld collapse_syncs=%ld unshare_syncs=%ld table_one_syncs=%ld walker_sync_ipis=%ld walker_all_ipis=%ld",
-		  policy, seconds, delay_us, rounds, failures, refused, pins, vmsplices,
-		  corruptions, syncs, collapse, unshare, one, walker_sync, walker_cal);
+	if (kasan_report[0])
+		ktap_diag("%.3f s after the start: %s", detected_after, kasan_report);
+	ktap_diag("metric stress=race policy=%s seconds=%d walk_delay_us=%d storm=%d control=%d rounds=%ld failed_rounds=%ld collapse_refused_pinned=%ld pins=%ld vmsplices=%ld corruptions=%ld syncs=%ld collapse_syncs=%ld unshare_syncs=%ld table_one_syncs=%ld walker_sync_ipis=%ld walker_all_ipis=%ld kasan_detected=%d seconds_to_detect=%.3f",
+		  policy, seconds, delay_us, storm_on, control, rounds, failures, refused,
+		  pins, vmsplices, corruptions, syncs, collapse, unshare, one,
+		  walker_sync, walker_cal, detected_after >= 0, detected_after);
 	ktap_result(&k, rounds > 0 && failures == 0, "cpu0_rounds_failed_only_on_pinned_pages");
 	ktap_result(&k, pins > 0 && vmsplices > 0, "walkers_pinned_pages");
-	ktap_result(&k, corruptions == 0, "no_pinned_page_corrupted");
+	if (control)
+		ktap_skip(&k, "no_pinned_page_corrupted",
+			  "negative control: what a freed table yields is not asserted");
+	else
+		ktap_result(&k, corruptions == 0, "no_pinned_page_corrupted");
 	/* A path not hit fails the run rather than passing silently. */
-	ktap_result(&k, collapse > 0, "collapse_path_hit");
-	ktap_result(&k, unshare > 0, "hugetlb_unshare_path_hit");
+	if (control) {
+		ktap_skip(&k, "collapse_path_hit", "negative control: the storm alone");
+		ktap_skip(&k, "hugetlb_unshare_path_hit", "negative control: the storm alone");
+	} else {
+		ktap_result(&k, collapse > 0, "collapse_path_hit");
+		ktap_result(&k, unshare > 0, "hugetlb_unshare_path_hit");
+	}
 	/*
-	 * tlb_remove_table_one() cannot be reached on native or TCG x86
-	 * (design.md section 1): reported, arm64 covers it.
+	 * tlb_remove_table_one() needs the storm's failed batch allocation and
+	 * an arch that frees tables with tlb_remove_table(): not native or
+	 * TCG x86 (design.md section 1).
 	 */
 	snprintf(name, sizeof(name), "table_alloc_failure_path_hit");
-	if (one > 0)
-		ktap_result(&k, true, name);
+	if (storm_on)
+		ktap_result(&k, one > 0, name);
 	else
-		ktap_skip(&k, name, "tlb_remove_table_one() is unreachable on native/TCG x86");
+		ktap_skip(&k, name, "needs -f (arm64); unreachable on native/TCG x86");
+	if (control)
+		ktap_result(&k, strstr(kasan_report, "use-after-free") != NULL,
+			    "negative_control_detected_as_kasan_use_after_free");
+	else
+		ktap_result(&k, !kasan_report[0], "no_kasan_report");
 	/*
 	 * Why "none" frees nothing under a walker on x86: the walkers' CPUs
 	 * still take the TLB-flush IPIs of their mm, which wait for IRQs-off
 	 * walks just as the sync would have.
 	 */
-	if (!strcmp(policy, "none")) {
+	if (flush_check) {
 		ktap_diag("walker CPUs: %ld sync IPIs, %ld function-call IPIs",
 			  walker_sync, walker_cal);
 		ktap_result(&k, walker_sync == 0 && walker_cal > 0,

@@ -6,14 +6,6 @@ set -euo pipefail
 # shellcheck source=lab/env.sh
 . "$(dirname "$0")/env.sh"
 
-kernel_image() {
-	case $QS_ARCH in
-	x86_64) echo arch/x86/boot/bzImage ;;
-	arm64) echo arch/arm64/boot/Image ;;
-	*) qs_die "unsupported QS_ARCH=$QS_ARCH" ;;
-	esac
-}
-
 show_progress_until_done() {
 	local pid=$1 log=$2 start=$SECONDS
 	while kill -0 "$pid" 2> /dev/null; do
@@ -25,7 +17,10 @@ show_progress_until_done() {
 
 main() {
 	local image log pid rc=0 cc
-	image=$(kernel_image)
+	case $QS_ARCH in
+	x86_64 | arm64) image=$QS_IMAGE ;;
+	*) qs_die "unsupported QS_ARCH=$QS_ARCH (x86_64, arm64)" ;;
+	esac
 	log=$QS_OBJ/build.log
 	[ -f "$QS_OBJ/.config" ] || qs_die "no $QS_OBJ/.config: run lab/config.sh first"
 	command -v ccache > /dev/null || qs_die "ccache is missing: apt-get install ccache"

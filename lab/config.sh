@@ -3,17 +3,20 @@
 # with the tree's merge_config.sh, olddefconfig, then check that every option
 # a fragment asked for survived. --dry-run prints what would be built.
 #
-# Fragments: QS_CONFIGS (default: "lab"), names of files configs/NAME.config.
+# Fragments: configs/$QS_ARCH.config (the architecture's part: consoles,
+# firmware), then QS_CONFIGS (default: "lab"), names of files
+# configs/NAME.config; the last fragment wins. (arm64: "lab debug", see
+# lab/env.sh.)
 set -euo pipefail
 # shellcheck source=lab/env.sh
 . "$(dirname "$0")/env.sh"
 
-QS_CONFIGS=${QS_CONFIGS:-lab}
+QS_CONFIGS=${QS_CONFIGS:-$QS_DEFAULT_CONFIGS}
 QS_CONFIG_DIR=${QS_CONFIG_DIR:-$QS_ROOT/configs}
 
 fragment_files() {
 	local name
-	for name in $QS_CONFIGS; do
+	for name in "$QS_ARCH" $QS_CONFIGS; do
 		printf '%s\n' "$QS_CONFIG_DIR/$name.config"
 	done
 }

@@ -1,21 +1,23 @@
 #!/usr/bin/env bash
 # The demo: boot the lab kernel, run both scenarios (collapse, hugetlb
 # unsharing) and show what each isolated CPU pays (tables,
-# build/report/demo.json, build/report/demo.png, demo-hugetlb-unshare.png).
+# build/report/demo.json, build/report/demo.png, demo-hugetlb-unshare.png;
+# with QS_ARCH=arm64: arm64-demo.*, from the arm64 kernel, lab/env.sh).
 # Exits non-zero if the guest run failed, after printing what it measured.
 set -euo pipefail
 # shellcheck source=lab/env.sh
 . "$(dirname "$0")/env.sh"
 
 main() {
-	local rc=0 run=$QS_BUILD/runs/$QS_ARCH-collapse
-	"$QS_ROOT/lab/vm.sh" collapse > "$QS_BUILD/demo-verdict.txt" || rc=$?
+	local rc=0 run=$QS_BUILD/runs/$QS_ARCH-collapse name=demo
+	[ "$QS_ARCH" = x86_64 ] || name=$QS_ARCH-demo
+	"$QS_ROOT/lab/vm.sh" collapse > "$QS_BUILD/$name-verdict.txt" || rc=$?
 	if [ "$rc" -ne 0 ]; then
-		grep '^not ok' "$QS_BUILD/demo-verdict.txt" >&2 || true
+		grep '^not ok' "$QS_BUILD/$name-verdict.txt" >&2 || true
 	fi
 	echo
 	echo "Page-table sync IPIs on the isolated CPUs, $QS_COLLAPSES operations per policy:"
-	"$QS_ROOT/lab/report.sh" "$run" demo
+	"$QS_ROOT/lab/report.sh" "$run" "$name"
 	echo "idle: isolated, nothing to run; other-process: another process spinning"
 	echo "in user space; same-mm: a thread of the process doing the operations,"
 	echo "spinning in user space. Under TCG absolute times are inflated; the counts"

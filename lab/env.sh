@@ -9,7 +9,6 @@ QS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 QS_BUILD=${QS_BUILD:-$QS_ROOT/build}
 QS_ARCH=${QS_ARCH:-x86_64}
 QS_SRC=$QS_BUILD/linux-$QS_KERNEL_VERSION
-QS_OBJ=${QS_OBJ:-$QS_BUILD/obj-$QS_ARCH}
 QS_REPORT=$QS_BUILD/report
 QS_PACKAGES=${QS_PACKAGES:-$QS_ROOT/lab/packages.txt}
 QS_PATCHES=${QS_PATCHES:-$QS_ROOT/patches/linux-6.12}
@@ -20,10 +19,28 @@ export CCACHE_DIR=${CCACHE_DIR:-/var/cache/quietsync/ccache}
 export CCACHE_BASEDIR=$QS_BUILD
 export CCACHE_NOHASHDIR=true
 
-# The compiler prefix for QS_ARCH: the kernel and the guest programs alike.
+# Per QS_ARCH: the kernel's config fragments and object directory, the
+# compiler prefix (the kernel and the guest programs alike), the kernel
+# image under the object directory, the QEMU binary and its Debian package.
+# arm64 has one kernel, the debug one (KASAN, fault injection, the negative
+# control): one cross build for every arm64 suite keeps CI in its time.
 case $QS_ARCH in
-arm64) QS_CROSS_COMPILE=aarch64-linux-gnu- ;;
-*) QS_CROSS_COMPILE= ;;
+arm64)
+	QS_DEFAULT_CONFIGS="lab debug"
+	QS_OBJ=${QS_OBJ:-$QS_BUILD/obj-arm64-debug}
+	QS_CROSS_COMPILE=aarch64-linux-gnu-
+	QS_IMAGE=arch/arm64/boot/Image
+	QS_QEMU=qemu-system-aarch64
+	QS_QEMU_PACKAGE=qemu-system-arm
+	;;
+*)
+	QS_DEFAULT_CONFIGS=lab
+	QS_OBJ=${QS_OBJ:-$QS_BUILD/obj-$QS_ARCH}
+	QS_CROSS_COMPILE=
+	QS_IMAGE=arch/x86/boot/bzImage
+	QS_QEMU=qemu-system-x86_64
+	QS_QEMU_PACKAGE=qemu-system-x86
+	;;
 esac
 
 # awk: val("key") is the value of "key=value" on the current line; the

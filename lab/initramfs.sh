@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
-# Pack the guest: static busybox, guest/init and the guest programs into
-# build/initramfs-ARCH.cpio.gz. Uses the kernel tree's gen_init_cpio, so
+# Pack the guest: static busybox (lab/busybox.sh: Debian's, for QS_ARCH),
+# guest/init and the guest programs into build/initramfs-ARCH.cpio.gz. Uses the kernel tree's gen_init_cpio, so
 # device nodes need no root and the archive is the same on every machine.
 set -euo pipefail
 # shellcheck source=lab/env.sh
 . "$(dirname "$0")/env.sh"
 
-QS_BUSYBOX=${QS_BUSYBOX:-/bin/busybox}
 # Extra files, "SOURCE:/path/in/guest" separated by spaces, and the archive's
 # name (build/NAME.cpio.gz): the livepatch test adds its modules this way.
 QS_INITRAMFS_EXTRA=${QS_INITRAMFS_EXTRA:-}
@@ -26,14 +25,6 @@ build_guest_programs() {
 	qs_log "initramfs: building guest programs for $QS_ARCH"
 	make -s -C "$QS_ROOT/guest" O="$QS_GUEST_BIN" \
 		CROSS_COMPILE="$QS_CROSS_COMPILE"
-}
-
-check_busybox() {
-	[ -x "$QS_BUSYBOX" ] ||
-		qs_die "$QS_BUSYBOX is missing: apt-get install busybox-static"
-	if ldd "$QS_BUSYBOX" > /dev/null 2>&1; then
-		qs_die "$QS_BUSYBOX is dynamically linked: apt-get install busybox-static"
-	fi
 }
 
 # The gen_init_cpio file list: directories, nodes and files.
@@ -75,7 +66,7 @@ main() {
 	local gen out
 	QS_GUEST_BIN=$QS_BUILD/guest-$QS_ARCH
 	out=$QS_BUILD/$QS_INITRAMFS_NAME.cpio.gz
-	check_busybox
+	QS_BUSYBOX=${QS_BUSYBOX:-$("$QS_ROOT/lab/busybox.sh")}
 	gen=$(build_gen_init_cpio)
 	build_guest_programs
 	initramfs_spec > "$QS_BUILD/$QS_INITRAMFS_NAME.list"

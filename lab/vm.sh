@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
 # Boot the lab kernel in QEMU with isolated CPUs, run one guest suite and
-# judge it: KTAP from ttyS1 (lab/ktap-verdict.sh) and kernel splats in the
-# console log (lab/scan-console.sh). A panic, hang, missing plan, "not ok" or
+# judge it: KTAP from the second channel (x86_64: ttyS1; arm64: the virtio
+# console hvc0, as the virt machine has one UART) with lab/ktap-verdict.sh,
+# and kernel splats in the console log (lab/scan-console.sh). A panic, hang, missing plan, "not ok" or
 # splat fails the run and prints the console tail and the test that was
 # running. Logs stay in build/runs/ARCH-SUITE/.
 #
 # Usage: lab/vm.sh SUITE
 # Environment: QS_SMP (4), QS_MEM (2G), QS_TIMEOUT (seconds, 600),
+#   QS_ARCH (x86_64; arm64: qemu-system-aarch64 -M virt, always TCG),
 #   QS_ISOLATED (1-3), QS_COLLAPSES (1000), QS_POLICIES (comma list, default
 #   every policy the kernel has), QS_ROUNDS (hugetlb-unshare rounds, default
 #   QS_COLLAPSES), QS_CMDLINE_EXTRA (appended to the kernel
-#   command line), QS_KERNEL (the lab bzImage),
+#   command line), QS_KERNEL (the lab kernel image),
 #   QS_ACCEL (auto: KVM only if a short probe boots, else TCG),
-#   QS_RUN_NAME (the run's directory name, default SUITE).
+#   QS_RUN_NAME (the run's directory name, default SUITE),
+#   QS_EXPECT_SPLAT (an extended regex: a negative control's expected
+#   splat; the run then passes only if the console has it and no other
+#   but those matching QS_ALLOW_SPLAT, the bug's known other symptoms).
 set -euo pipefail
 # shellcheck source=lab/env.sh
 . "$(dirname "$0")/env.sh"
@@ -23,13 +28,20 @@ QS_TIMEOUT=${QS_TIMEOUT:-600}
 # CPUs 1..QS_SMP-1, as the kernel prints such a list back ("1", "1-3").
 QS_ISOLATED=${QS_ISOLATED:-$([ "$QS_SMP" -eq 2 ] && echo 1 || echo "1-$((QS_SMP - 1))")}
 QS_COLLAPSES=${QS_COLLAPSES:-1000}
-QS_KERNEL=${QS_KERNEL:-$QS_OBJ/arch/x86/boot/bzImage}
+QS_KERNEL=${QS_KERNEL:-$QS_OBJ/$QS_IMAGE}
 QS_INITRAMFS=${QS_INITRAMFS:-$QS_BUILD/initramfs-$QS_ARCH.cpio.gz}
 QS_ACCEL=${QS_ACCEL:-auto}
 
+arch_cmdline() {
+	case $QS_ARCH in
+	arm64) printf '%s' "console=ttyAMA0 qs.ktap=hvc0" ;;
+	*) printf '%s' "console=ttyS0 tsc=reliable" ;;
+	esac
+}
+
 kernel_cmdline() {
 	local suite=$1
-	printf '%s' "console=ttyS0 panic=-1 tsc=reliable" \
+	printf '%s' "$(arch_cmdline) panic=-1" \
 		" nohz_full=$QS_ISOLATED isolcpus=$QS_ISOLATED rcu_nocbs=$QS_ISOLATED" \
 		" qs.suite=$suite qs.collapses=$QS_COLLAPSES" \
 		"${QS_POLICIES:+ qs.policies=$QS_POLICIES}" \
@@ -43,8 +55,15 @@ qemu_args() {
 	[ "$accel" = tcg ] && accel="tcg,thread=multi"
 	QEMU_ARGS=(-accel "$accel" -cpu max -smp "$QS_SMP" -m "$QS_MEM"
 		-no-reboot -display none -monitor none
-		-kernel "$QS_KERNEL" -initrd "$QS_INITRAMFS"
-		-serial "file:$2" -serial "file:$3" -append "$4")
+		-kernel "$QS_KERNEL" -initrd "$QS_INITRAMFS" -append "$4"
+		-serial "file:$2")
+	case $QS_ARCH in
+	arm64)
+		QEMU_ARGS+=(-M virt -device virtio-serial-device
+			-chardev "file,id=ktap,path=$3"
+			-device "virtconsole,chardev=ktap") ;;
+	*) QEMU_ARGS+=(-serial "file:$3") ;;
+	esac
 }
 
 # KVM hangs at boot on these machines (nested): use it only if the smoke
@@ -53,6 +72,10 @@ choose_accel() {
 	local cache=$QS_BUILD/accel-$QS_ARCH dir
 	if [ "$QS_ACCEL" != auto ]; then
 		echo "$QS_ACCEL"
+		return
+	fi
+	if [ "$QS_ARCH" != x86_64 ]; then
+		echo tcg
 		return
 	fi
 	if [ -f "$cache" ]; then
@@ -98,13 +121,35 @@ watch_progress() {
 	done
 }
 
+# A negative control: the expected splat was printed, and nothing else.
+# $1: lab/scan-console.sh's report (a header, then the matching lines).
+judge_expected_splat() {
+	local lines expected others
+	local allowed=${QS_ALLOW_SPLAT:-$QS_EXPECT_SPLAT}
+	lines=$(tail -n +2 "$1")
+	expected=$(printf '%s\n' "$lines" | grep -cE -- "$QS_EXPECT_SPLAT" || true)
+	others=$(printf '%s\n' "$lines" | grep -vE -e "$QS_EXPECT_SPLAT" -e "$allowed" | grep -c . || true)
+	printf '%s\n' "$lines" | grep -vE -- "$QS_EXPECT_SPLAT" | grep -E -- "$allowed" |
+		sed 's/^ */# also seen (allowed): /' >> "$QS_RUN/verdict" || true
+	if [ "$expected" -gt 0 ]; then
+		echo "ok vm.expected_splat_seen" >> "$QS_RUN/verdict"
+	else
+		echo "not ok vm.expected_splat_seen # no /$QS_EXPECT_SPLAT/ in the console" >> "$QS_RUN/host-problems"
+	fi
+	if [ "$others" -eq 0 ]; then
+		echo "ok vm.no_other_kernel_splat" >> "$QS_RUN/verdict"
+	else
+		echo "not ok vm.no_other_kernel_splat # $(printf '%s\n' "$lines" | grep -vE -e "$QS_EXPECT_SPLAT" -e "$allowed" | head -n 1 | sed 's/^ *//')" >> "$QS_RUN/host-problems"
+	fi
+}
+
 main() {
 	local suite=${1:-} accel cmdline console ktap pid rc=0 start verdict=0 splat=0
 	[ -n "$suite" ] || qs_die "usage: lab/vm.sh SUITE"
 	[ -f "$QS_KERNEL" ] || qs_die "no kernel $QS_KERNEL: run 'make kernel' first"
 	[ -f "$QS_INITRAMFS" ] || qs_die "no initramfs $QS_INITRAMFS: run lab/initramfs.sh first"
-	command -v qemu-system-x86_64 > /dev/null ||
-		qs_die "qemu-system-x86_64 is missing: apt-get install qemu-system-x86"
+	command -v "$QS_QEMU" > /dev/null ||
+		qs_die "$QS_QEMU is missing: apt-get install $QS_QEMU_PACKAGE"
 	QS_RUN=$QS_BUILD/runs/$QS_ARCH-${QS_RUN_NAME:-$suite}
 	rm -rf "$QS_RUN"
 	mkdir -p "$QS_RUN"
@@ -122,7 +167,7 @@ main() {
 	qs_log "vm: cmdline: $cmdline"
 	start=$(date +%s.%N)
 	qemu_args "$accel" "$console" "$ktap" "$cmdline"
-	timeout -k 5 "$QS_TIMEOUT" qemu-system-x86_64 "${QEMU_ARGS[@]}" \
+	timeout -k 5 "$QS_TIMEOUT" "$QS_QEMU" "${QEMU_ARGS[@]}" \
 		> "$QS_RUN/qemu.log" 2>&1 &
 	pid=$!
 	watch_progress "$pid" "$console" "$ktap" "$start"
@@ -133,8 +178,12 @@ main() {
 	grep -aq 'Kernel panic' "$console" && echo "not ok vm # kernel panic" >> "$QS_RUN/host-problems"
 	"$QS_ROOT/lab/ktap-verdict.sh" "$ktap" > "$QS_RUN/verdict" || verdict=$?
 	"$QS_ROOT/lab/scan-console.sh" "$console" 2> "$QS_RUN/splats" || splat=$?
-	[ "$splat" -ne 0 ] && echo "not ok vm.no_kernel_splat # $(head -n 2 "$QS_RUN/splats" | tail -n 1 | sed 's/^ *//')" >> "$QS_RUN/host-problems"
-	[ "$splat" -eq 0 ] && echo "ok vm.no_kernel_splat" >> "$QS_RUN/verdict"
+	if [ -n "${QS_EXPECT_SPLAT:-}" ]; then
+		judge_expected_splat "$QS_RUN/splats"
+	else
+		[ "$splat" -ne 0 ] && echo "not ok vm.no_kernel_splat # $(head -n 2 "$QS_RUN/splats" | tail -n 1 | sed 's/^ *//')" >> "$QS_RUN/host-problems"
+		[ "$splat" -eq 0 ] && echo "ok vm.no_kernel_splat" >> "$QS_RUN/verdict"
+	fi
 	cat "$QS_RUN/verdict"
 	[ -f "$QS_RUN/host-problems" ] && cat "$QS_RUN/host-problems"
 	if [ "$verdict" -ne 0 ] || [ -f "$QS_RUN/host-problems" ]; then

@@ -203,10 +203,13 @@ static int read_cal(long *counts, int ncpus)
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
-		p = line + strspn(line, " ");
-		if (strncmp(p, "CAL:", 4))
+		/* x86 "CAL:", arm64 "IPI1:": the row's text is the same. */
+		if (!strstr(line, "Function call interrupts"))
 			continue;
-		p += 4;
+		p = strchr(line, ':');
+		if (!p)
+			break;
+		p++;
 		for (n = 0; n < ncpus; n++) {
 			counts[n] = strtol(p, &end, 10);
 			if (end == p)
