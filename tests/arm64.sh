@@ -30,6 +30,15 @@ run_guest() {
 
 t_step "source extracted and patched" lab/source.sh
 t_step "arm64 config merged and verified" lab/config.sh
+# What the arm64 expectations rest on: tables always through
+# tlb_remove_table(), no mm_cpumask() (mm waits for every CPU).
+t_expect "arm64 frees page tables with MMU_GATHER_RCU_TABLE_FREE" 0 \
+	'^CONFIG_MMU_GATHER_RCU_TABLE_FREE=y$' cat "$QS_OBJ/.config"
+if grep -q '^CONFIG_ARCH_HAS_MM_CPUMASK=y' "$QS_OBJ/.config"; then
+	t_fail "arm64 has no ARCH_HAS_MM_CPUMASK" "set in $QS_OBJ/.config"
+else
+	t_pass "arm64 has no ARCH_HAS_MM_CPUMASK"
+fi
 t_step "arm64 kernel cross-built" lab/build.sh
 t_step "arm64 guest programs and initramfs built (Debian's arm64 busybox)" lab/initramfs.sh
 t_expect "guest programs are static arm64 executables" 0 'ARM aarch64.*statically linked' \
