@@ -2,9 +2,10 @@
 # Boot the lab kernel in QEMU with isolated CPUs, run one guest suite and
 # judge it: KTAP from the second channel (x86_64: ttyS1; arm64: the virtio
 # console hvc0, as the virt machine has one UART) with lab/ktap-verdict.sh,
-# and kernel splats in the console log (lab/scan-console.sh). A panic, hang, missing plan, "not ok" or
-# splat fails the run and prints the console tail and the test that was
-# running. Logs stay in build/runs/ARCH-SUITE/.
+# and kernel splats in the console log (lab/scan-console.sh). A panic,
+# hang, missing plan, "not ok" or splat fails the run and prints the
+# console tail and the test that was running. Logs stay in
+# build/runs/ARCH-SUITE/.
 #
 # Usage: lab/vm.sh SUITE
 # Environment: QS_SMP (4), QS_MEM (2G), QS_TIMEOUT (seconds, 600),
@@ -178,7 +179,9 @@ main() {
 	grep -aq 'Kernel panic' "$console" && echo "not ok vm # kernel panic" >> "$QS_RUN/host-problems"
 	"$QS_ROOT/lab/ktap-verdict.sh" "$ktap" > "$QS_RUN/verdict" || verdict=$?
 	"$QS_ROOT/lab/scan-console.sh" "$console" 2> "$QS_RUN/splats" || splat=$?
-	if [ -n "${QS_EXPECT_SPLAT:-}" ]; then
+	if [ "$splat" -eq 2 ]; then
+		echo "not ok vm.console_scanned # $(head -n 1 "$QS_RUN/splats")" >> "$QS_RUN/host-problems"
+	elif [ -n "${QS_EXPECT_SPLAT:-}" ]; then
 		judge_expected_splat "$QS_RUN/splats"
 	else
 		[ "$splat" -ne 0 ] && echo "not ok vm.no_kernel_splat # $(head -n 2 "$QS_RUN/splats" | tail -n 1 | sed 's/^ *//')" >> "$QS_RUN/host-problems"
