@@ -345,7 +345,8 @@ static void kmsg_open(void)
 
 static bool kasan_reported(void)
 {
-	char rec[1024];
+	/* One /dev/kmsg record: a shorter buffer makes read() fail (EINVAL). */
+	char rec[8192];
 	ssize_t n;
 
 	while (!kasan_report[0] && kmsg_fd >= 0) {
