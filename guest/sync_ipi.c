@@ -837,7 +837,7 @@ static int run_scenario(const struct scenario *sc, const char *layout,
 			long n, char **policies, int npolicies)
 {
 	static struct window windows[MAX_POLICIES];
-	int i, mm_idx = -1, quiet_idx = -1;
+	int i, mm_idx = -1, quiet_idx = -1, all_ipi_checks;
 	pid_t children[MAX_CPUS];
 	pthread_t thread = 0;
 	const char *why;
@@ -850,8 +850,8 @@ static int run_scenario(const struct scenario *sc, const char *layout,
 		ktap_header(&k, 1);
 		ktap_bail(&k, "too few or too many CPUs for the layout");
 	}
-	ktap_header(&k, 3 + npolicies * TESTS_PER_POLICY +
-		    all_ipi_tests(sc, policies, npolicies) + 1);
+	all_ipi_checks = all_ipi_tests(sc, policies, npolicies);
+	ktap_header(&k, 3 + npolicies * TESTS_PER_POLICY + all_ipi_checks + 1);
 	ktap_diag("scenario %s, layout %s (%d CPUs): %ld operations on CPU0 per policy",
 		  sc->name, layout, ncpus, n);
 
@@ -865,7 +865,7 @@ static int run_scenario(const struct scenario *sc, const char *layout,
 
 	ktap_result(&k, start_spinners(&thread, children),
 		    "spinners_on_their_cpus");
-	if (all_ipi_tests(sc, policies, npolicies) && fair_server_off())
+	if (all_ipi_checks && fair_server_off())
 		ktap_bail(&k, "needs /sys/kernel/debug/sched (CONFIG_SCHED_DEBUG)");
 
 	for (i = 0; i < npolicies; i++) {

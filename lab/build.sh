@@ -16,11 +16,7 @@ show_progress_until_done() {
 }
 
 main() {
-	local image log pid rc=0 cc
-	case $QS_ARCH in
-	x86_64 | arm64) image=$QS_IMAGE ;;
-	*) qs_die "unsupported QS_ARCH=$QS_ARCH (x86_64, arm64)" ;;
-	esac
+	local image=$QS_IMAGE log pid rc=0 cc
 	log=$QS_OBJ/build.log
 	[ -f "$QS_OBJ/.config" ] || qs_die "no $QS_OBJ/.config: run lab/config.sh first"
 	command -v ccache > /dev/null || qs_die "ccache is missing: apt-get install ccache"

@@ -33,13 +33,17 @@ arm64)
 	QS_QEMU=qemu-system-aarch64
 	QS_QEMU_PACKAGE=qemu-system-arm
 	;;
-*)
+x86_64)
 	QS_DEFAULT_CONFIGS=lab
 	QS_OBJ=${QS_OBJ:-$QS_BUILD/obj-$QS_ARCH}
 	QS_CROSS_COMPILE=
 	QS_IMAGE=arch/x86/boot/bzImage
 	QS_QEMU=qemu-system-x86_64
 	QS_QEMU_PACKAGE=qemu-system-x86
+	;;
+*)
+	printf 'error: unsupported QS_ARCH=%s (x86_64, arm64)\n' "$QS_ARCH" >&2
+	exit 1
 	;;
 esac
 

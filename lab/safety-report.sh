@@ -77,6 +77,11 @@ x86_json() {
 		"$([ -n "$rows" ] && policy_rows "$rows" || echo null)" "$(row "$rows" none/delay)"
 }
 
+# The value of KEY ($1) on the control run's metric line ($control).
+control_value() {
+	printf '%s\n' "$control" | awk -v k="$1" "$QS_AWK_VAL"'{ print val(k) }'
+}
+
 # arm64: the storm runs, the negative control and its quiet counterpart.
 # The control is detected only by a KASAN use-after-free report in the
 # console of its own boot (lab/vm.sh checked it was the only splat).
@@ -92,13 +97,12 @@ arm64_json() {
 			tr -d '\r' < "$ctl_run/console.log" | grep -q 'BUG: KASAN: use-after-free'; then
 			detected=true
 		fi
-		seconds=$(printf '%s\n' "$control" | awk "$QS_AWK_VAL"'{ print val("seconds_to_detect") }')
+		seconds=$(control_value seconds_to_detect)
 		printf ' "negative_control": {"arch": "arm64", "policy": "none", "walk_delay_us": %s, "detected": %s, "seconds_to_detect": %s, "bound_seconds": %s, "report": "%s", "table_alloc_failure_syncs": %s, "also_seen": [%s]},\n' \
-			"$(printf '%s\n' "$control" | awk "$QS_AWK_VAL"'{ print val("walk_delay_us") }')" \
-			"$detected" "${seconds:-null}" \
-			"$(printf '%s\n' "$control" | awk "$QS_AWK_VAL"'{ print val("seconds") }')" \
+			"$(control_value walk_delay_us)" "$detected" "${seconds:-null}" \
+			"$(control_value seconds)" \
 			"$(tr -d '\r' < "$ctl_run/console.log" | grep -o 'BUG: KASAN: [^"]*' | head -n 1)" \
-			"$(printf '%s\n' "$control" | awk "$QS_AWK_VAL"'{ print val("table_one_syncs") }')" \
+			"$(control_value table_one_syncs)" \
 			"$(sed -n 's/^# also seen (allowed): [0-9]*:\[ *[0-9.]*\] \(.*\)/"\1"/p' "$ctl_run/verdict" 2> /dev/null | paste -sd, -)"
 	else
 		printf ' "negative_control": null,\n'
