@@ -79,11 +79,11 @@ static void check_matches_cmdline(struct ktap *k, const char *param,
 
 int main(void)
 {
+	char uptime[64], want[128], enabled[16];
 	struct utsname uts;
-	char uptime[64];
 	struct ktap k;
 
-	ktap_header(&k, 6);
+	ktap_header(&k, 7);
 	uname(&uts);
 	ktap_diag("metric kernel=%s machine=%s", uts.release, uts.machine);
 	sysfs_value("/proc/uptime", uptime, sizeof(uptime));
@@ -104,6 +104,16 @@ int main(void)
 		    "page_table_sync_compiled_in");
 	ktap_result(&k, access(QS_TRACEFS "/events/csd/csd_function_entry/filter",
 			       W_OK) == 0, "csd_trace_event_present");
+	/*
+	 * Enabled by trace_event= before the secondary CPUs started, so the
+	 * programs' enable and restore patch no kernel text (lab/vm.sh).
+	 */
+	cmdline_value("trace_event", want, sizeof(want));
+	sysfs_value(QS_TRACEFS "/events/csd/csd_function_entry/enable",
+		    enabled, sizeof(enabled));
+	ktap_diag("trace_event: command line '%s', enable '%s'", want, enabled);
+	ktap_result(&k, !strcmp(want, "csd:csd_function_entry") &&
+		    !strcmp(enabled, "1"), "csd_event_enabled_from_boot");
 	/* PREEMPT_RT kernels have no THP: their scenario is hugetlb. */
 	if (strstr(uts.version, "PREEMPT_RT"))
 		ktap_skip(&k, "thp_sysfs_present",

@@ -90,7 +90,11 @@ void ipitrace_restore(void)
 {
 	unsigned long i;
 
-	/* Disable the event before removing its filter, reverse order. */
+	/*
+	 * Disable the event before removing its filter, reverse order. In
+	 * the lab the event is on from boot (lab/vm.sh): "enable" is saved
+	 * and restored as 1, and no kernel text is patched here.
+	 */
 	for (i = NSAVED; i-- > 0;) {
 		if (!saved[i].saved)
 			continue;

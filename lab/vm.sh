@@ -40,10 +40,18 @@ arch_cmdline() {
 	esac
 }
 
+# The IPI counter's trace event is enabled from the command line, before
+# the secondary CPUs start, and the guest programs never switch it off:
+# under multi-threaded TCG, x86 text patching (text_poke_bp(), here the
+# event's static key) can leave another vCPU a stale translation of the
+# temporary INT3 (QEMU invalidates a code page's translations before the
+# store, not after), and the next pass over the site is "Oops: int3"
+# (docs/lab.md, "Text patching under TCG").
 kernel_cmdline() {
 	local suite=$1
 	printf '%s' "$(arch_cmdline) panic=-1" \
 		" nohz_full=$QS_ISOLATED isolcpus=$QS_ISOLATED rcu_nocbs=$QS_ISOLATED" \
+		" trace_event=csd:csd_function_entry" \
 		" qs.suite=$suite qs.collapses=$QS_COLLAPSES" \
 		"${QS_POLICIES:+ qs.policies=$QS_POLICIES}" \
 		"${QS_ROUNDS:+ qs.rounds=$QS_ROUNDS}" \
