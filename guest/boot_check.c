@@ -102,18 +102,35 @@ int main(void)
 	/* The static callback exists only where the sync is not a no-op. */
 	ktap_result(&k, file_has_word("/proc/kallsyms", QS_SYNC_CALLBACK),
 		    "page_table_sync_compiled_in");
-	ktap_result(&k, access(QS_TRACEFS "/events/csd/csd_function_entry/filter",
-			       W_OK) == 0, "csd_trace_event_present");
-	/*
-	 * Enabled by trace_event= before the secondary CPUs started, so the
-	 * programs' enable and restore patch no kernel text (lab/vm.sh).
-	 */
-	cmdline_value("trace_event", want, sizeof(want));
-	sysfs_value(QS_TRACEFS "/events/csd/csd_function_entry/enable",
-		    enabled, sizeof(enabled));
-	ktap_diag("trace_event: command line '%s', enable '%s'", want, enabled);
-	ktap_result(&k, !strcmp(want, "csd:csd_function_entry") &&
-		    !strcmp(enabled, "1"), "csd_event_enabled_from_boot");
+	if (access(QS_TRACEFS "/events/csd", F_OK)) {
+		/*
+		 * Before 6.4 there are no csd events: the sync IPIs are
+		 * counted with a kprobe event on the callback, created and
+		 * enabled from the command line (kprobe_event=, lab/vm.sh).
+		 */
+		cmdline_value("kprobe_event", want, sizeof(want));
+		ktap_diag("no csd events; kprobe_event: command line '%s', %s %s",
+			  want, QS_SYNC_KPROBE_SET_EVENT,
+			  event_enabled(QS_SYNC_KPROBE_SET_EVENT) ? "enabled" : "not enabled");
+		ktap_result(&k, strstr(want, QS_SYNC_CALLBACK) != NULL,
+			    "kprobe_sync_event_on_command_line");
+		ktap_result(&k, event_enabled(QS_SYNC_KPROBE_SET_EVENT),
+			    "kprobe_sync_event_enabled_from_boot");
+	} else {
+		ktap_result(&k, access(QS_TRACEFS "/events/csd/csd_function_entry/filter",
+				       W_OK) == 0, "csd_trace_event_present");
+		/*
+		 * Enabled by trace_event= before the secondary CPUs started,
+		 * so the programs' enable and restore patch no kernel text
+		 * (lab/vm.sh).
+		 */
+		cmdline_value("trace_event", want, sizeof(want));
+		sysfs_value(QS_TRACEFS "/events/csd/csd_function_entry/enable",
+			    enabled, sizeof(enabled));
+		ktap_diag("trace_event: command line '%s', enable '%s'", want, enabled);
+		ktap_result(&k, !strcmp(want, "csd:csd_function_entry") &&
+			    !strcmp(enabled, "1"), "csd_event_enabled_from_boot");
+	}
 	/* PREEMPT_RT kernels have no THP: their scenario is hugetlb. */
 	if (strstr(uts.version, "PREEMPT_RT"))
 		ktap_skip(&k, "thp_sysfs_present",

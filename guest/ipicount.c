@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define EVENT_DIR QS_TRACEFS "/events/csd/csd_function_entry"
+#define CSD_DIR QS_TRACEFS "/events/csd/csd_function_entry"
 
 struct saved_setting {
 	const char *path;
@@ -18,14 +18,16 @@ struct saved_setting {
 
 static struct saved_setting saved[] = {
 	{ .path = QS_TRACEFS "/tracing_on" },
-	{ .path = EVENT_DIR "/filter" },
-	{ .path = EVENT_DIR "/enable" },
+	{ .path = CSD_DIR "/filter" },
+	{ .path = CSD_DIR "/enable" },
 };
 
 #define NSAVED (sizeof(saved) / sizeof(saved[0]))
 
-/* What a recorded line of the filtered event must contain. */
+/* What a recorded line of the counted event must contain. */
 static char match[128];
+/* What a recorded line of another callback would contain. */
+static const char *other_match = "csd_function_entry";
 
 int write_file(const char *path, const char *text)
 {
@@ -103,34 +105,77 @@ void ipitrace_restore(void)
 	}
 }
 
+/*
+ * No csd events (before 6.4): the kprobe event on the sync callback, on
+ * since boot. It sees only that callback; nothing to filter or save.
+ */
+bool event_enabled(const char *event)
+{
+	char line[256];
+	bool found = false;
+	FILE *f = fopen(QS_TRACEFS "/set_event", "r");
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		found = !strcmp(line, event);
+	}
+	fclose(f);
+	return found;
+}
+
+static int ipitrace_start_kprobe(const char *callback)
+{
+	if (strcmp(callback, QS_SYNC_CALLBACK) || !event_enabled(QS_SYNC_KPROBE_SET_EVENT)) {
+		printf("# no %s, and %s is not enabled (kprobe_event=p:%s,%s on the command line;"
+		       " enabling it at run time would patch kernel text)\n",
+		       CSD_DIR, QS_SYNC_KPROBE_SET_EVENT, QS_SYNC_KPROBE_EVENT, QS_SYNC_CALLBACK);
+		return -1;
+	}
+	snprintf(match, sizeof(match), " %s: (%s+", strchr(QS_SYNC_KPROBE_EVENT, '/') + 1,
+		 callback);
+	other_match = NULL;
+	save_setting(&saved[0]);
+	if (write_file(QS_TRACEFS "/tracing_on", "0") ||
+	    write_file(QS_TRACEFS "/trace", "") ||
+	    write_file(QS_TRACEFS "/tracing_on", "1")) {
+		printf("# cannot start tracing: %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int ipitrace_start(const char *callback)
 {
 	static bool registered;
 	char filter[128];
 	unsigned long i;
 
-	if (access(EVENT_DIR "/enable", W_OK)) {
-		printf("# no %s (tracefs not mounted or csd events missing): %s\n",
-		       EVENT_DIR, strerror(errno));
-		return -1;
-	}
-	for (i = 0; i < NSAVED; i++)
-		save_setting(&saved[i]);
 	if (!registered) {
 		atexit(ipitrace_restore);
 		registered = true;
 	}
+	if (access(CSD_DIR "/enable", F_OK))
+		return ipitrace_start_kprobe(callback);
+	if (access(CSD_DIR "/enable", W_OK)) {
+		printf("# %s not writable (tracefs not mounted?): %s\n",
+		       CSD_DIR, strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < NSAVED; i++)
+		save_setting(&saved[i]);
 	snprintf(filter, sizeof(filter), "func.function == %s", callback);
 	snprintf(match, sizeof(match), "func=%s,", callback);
-	if (write_file(EVENT_DIR "/filter", filter)) {
+	if (write_file(CSD_DIR "/filter", filter)) {
 		printf("# cannot set filter '%s': %s\n", filter, strerror(errno));
 		return -1;
 	}
 	if (write_file(QS_TRACEFS "/tracing_on", "0") ||
 	    write_file(QS_TRACEFS "/trace", "") ||
-	    write_file(EVENT_DIR "/enable", "1") ||
+	    write_file(CSD_DIR "/enable", "1") ||
 	    write_file(QS_TRACEFS "/tracing_on", "1")) {
-		printf("# cannot enable %s: %s\n", EVENT_DIR, strerror(errno));
+		printf("# cannot enable %s: %s\n", CSD_DIR, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -183,7 +228,7 @@ long ipitrace_count(int cpu)
 			continue;
 		if (strstr(line, match))
 			count++;
-		else if (strstr(line, "csd_function_entry"))
+		else if (other_match && strstr(line, other_match))
 			other++;
 	}
 	fclose(f);
@@ -221,4 +266,37 @@ int read_cal_counts(long *counts, int ncpus)
 	}
 	fclose(f);
 	return n;
+}
+
+int kmsg_open_end(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd >= 0)
+		lseek(fd, 0, SEEK_END);
+	return fd;
+}
+
+bool kmsg_find(int fd, const char *needle, char *found, unsigned long size)
+{
+	/* One /dev/kmsg record: a shorter buffer makes read() fail (EINVAL). */
+	char rec[8192], *msg;
+	ssize_t n;
+
+	while (fd >= 0) {
+		n = read(fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)
+			continue;	/* overwritten records: read on */
+		if (n <= 0)
+			return false;
+		rec[n] = '\0';
+		if (!strstr(rec, needle))
+			continue;
+		/* "prio,seq,time,flags;message\n" */
+		msg = strchr(rec, ';');
+		msg = msg ? msg + 1 : rec;
+		snprintf(found, size, "%.*s", (int)strcspn(msg, "\n"), msg);
+		return true;
+	}
+	return false;
 }

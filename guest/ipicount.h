@@ -3,7 +3,10 @@
  * Counting IPIs inside the guest, the two independent ways design.md names:
  * the csd:csd_function_entry trace event filtered on one callback (exact,
  * per target CPU) and the "CAL" row of /proc/interrupts (all function-call
- * IPIs per CPU).
+ * IPIs per CPU). Kernels before 6.4 have no csd events: there the sync
+ * IPIs are counted with the kprobe event quietsync/sync_ipi on the
+ * callback, which lab/vm.sh creates and enables from the kernel command
+ * line (kprobe_event=), so that no kernel text is patched at run time.
  */
 #ifndef QS_IPICOUNT_H
 #define QS_IPICOUNT_H
@@ -13,6 +16,17 @@
 #define QS_MAX_CPUS 64
 #define QS_TRACEFS "/sys/kernel/tracing"
 #define QS_SYNC_CALLBACK "tlb_remove_table_smp_sync"
+/* The kprobe event on QS_SYNC_CALLBACK where csd events are missing. */
+#define QS_SYNC_KPROBE_EVENT "quietsync/sync_ipi"
+/*
+ * Its name in set_event, which lists the enabled events. 6.1 creates no
+ * events/ directory for a kprobe event made by kprobe_event= at boot,
+ * although it registers and enables it: set_event is what shows that.
+ */
+#define QS_SYNC_KPROBE_SET_EVENT "quietsync:sync_ipi"
+
+/* Whether set_event lists @event (group:name) as enabled. */
+bool event_enabled(const char *event);
 
 /*
  * Enable csd:csd_function_entry filtered on @callback and clear the buffers.
@@ -53,5 +67,16 @@ int read_file(const char *path, char *buf, unsigned long size);
  * policy) into @out. Returns 0, or -1 (and "" in @out) if there is none.
  */
 int read_selected(const char *path, char *out, unsigned long size);
+
+/* /dev/kmsg opened at its end (records printed from now on), or -1. */
+int kmsg_open_end(void);
+
+/*
+ * Read the records printed since the last read of @fd (kmsg_open_end())
+ * and copy the first line of the message of the first one that contains
+ * @needle into @found. Returns whether one did; the records after it are
+ * left for the next call.
+ */
+bool kmsg_find(int fd, const char *needle, char *found, unsigned long size);
 
 #endif /* QS_IPICOUNT_H */

@@ -338,32 +338,13 @@ static char kasan_report[256];
 
 static void kmsg_open(void)
 {
-	kmsg_fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (kmsg_fd >= 0)
-		lseek(kmsg_fd, 0, SEEK_END);
+	kmsg_fd = kmsg_open_end();
 }
 
 static bool kasan_reported(void)
 {
-	/* One /dev/kmsg record: a shorter buffer makes read() fail (EINVAL). */
-	char rec[8192];
-	ssize_t n;
-
-	while (!kasan_report[0] && kmsg_fd >= 0) {
-		n = read(kmsg_fd, rec, sizeof(rec) - 1);
-		if (n < 0 && errno == EPIPE)
-			continue;	/* overwritten records: read on */
-		if (n <= 0)
-			break;
-		rec[n] = '\0';
-		if (strstr(rec, "BUG: KASAN: ")) {
-			char *msg = strchr(rec, ';');
-
-			snprintf(kasan_report, sizeof(kasan_report), "%.*s",
-				 (int)strcspn(msg ? msg + 1 : rec, "\n"),
-				 msg ? msg + 1 : rec);
-		}
-	}
+	if (!kasan_report[0])
+		kmsg_find(kmsg_fd, "BUG: KASAN: ", kasan_report, sizeof(kasan_report));
 	return kasan_report[0];
 }
 

@@ -14,8 +14,9 @@
 # Environment: QS_BENCH_OPS (collapses per policy, 1000),
 #   QS_BENCH_SCALING_OPS (per policy and CPU count, 200),
 #   QS_BENCH_VCPUS ("2 4 8"), QS_BENCH_OSLAT_SECONDS (10),
-#   QS_BENCH_GUP_ROUNDS (5), QS_BENCH_STOCK (the stock kernel to compare,
-#   "" to leave it out), QS_BENCH_DIR (build/bench).
+#   QS_BENCH_GUP_ROUNDS (5), QS_BENCH_STOCK (the stock kernel image to
+#   compare; default: the newest release of Debian 12's 6.12 line, fetched
+#   by lab/stock-kernel.sh; "" to leave it out), QS_BENCH_DIR (build/bench).
 set -euo pipefail
 # shellcheck source=lab/env.sh
 . "$(dirname "$0")/env.sh"
@@ -25,7 +26,7 @@ QS_BENCH_SCALING_OPS=${QS_BENCH_SCALING_OPS:-200}
 QS_BENCH_VCPUS=${QS_BENCH_VCPUS:-2 4 8}
 QS_BENCH_OSLAT_SECONDS=${QS_BENCH_OSLAT_SECONDS:-10}
 QS_BENCH_GUP_ROUNDS=${QS_BENCH_GUP_ROUNDS:-5}
-QS_BENCH_STOCK=${QS_BENCH_STOCK-/boot/vmlinuz-6.12.117+deb12-amd64}
+QS_BENCH_STOCK=${QS_BENCH_STOCK-default}
 QS_BENCH_DIR=${QS_BENCH_DIR:-$QS_BUILD/bench}
 POLICIES=broadcast,mm,kernel-state,rcu-exp,rcu,quiet
 
@@ -64,9 +65,12 @@ main() {
 		QS_INITRAMFS_EXTRA="$(oslat_files) $("$QS_ROOT/lab/selftests.sh" gup_test)" \
 		"$QS_ROOT/lab/initramfs.sh"
 	boot bench-policies bench 4 "$kernel" "$QS_BENCH_OPS" "$POLICIES"
+	if [ "$QS_BENCH_STOCK" = default ]; then
+		QS_BENCH_STOCK=$("$QS_ROOT/lab/stock-kernel.sh" deb12-6.12 amd64)/vmlinuz
+	fi
 	if [ -n "$QS_BENCH_STOCK" ]; then
 		[ -f "$QS_BENCH_STOCK" ] ||
-			qs_die "no stock kernel $QS_BENCH_STOCK: apt-get install linux-image-6.12.117+deb12-amd64 (or QS_BENCH_STOCK=)"
+			qs_die "no stock kernel $QS_BENCH_STOCK (or QS_BENCH_STOCK= to leave it out)"
 		boot bench-stock bench 4 "$QS_BENCH_STOCK" "$QS_BENCH_OPS" stock
 	fi
 	for v in $QS_BENCH_VCPUS; do

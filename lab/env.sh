@@ -12,8 +12,14 @@ QS_SRC=$QS_BUILD/linux-$QS_KERNEL_VERSION
 QS_REPORT=$QS_BUILD/report
 QS_PACKAGES=${QS_PACKAGES:-$QS_ROOT/lab/packages.txt}
 QS_PATCHES=${QS_PATCHES:-$QS_ROOT/patches/linux-6.12}
-# Outside the clone, so a CI run on the same machine starts warm.
-export CCACHE_DIR=${CCACHE_DIR:-/var/cache/quietsync/ccache}
+# Outside the clone, so a CI run on the same machine starts warm: ccache,
+# Debian's stock kernels and their headers, the private apt lists.
+if [ "$(id -u)" -eq 0 ]; then
+	QS_CACHE=${QS_CACHE:-/var/cache/quietsync}
+else
+	QS_CACHE=${QS_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/quietsync}
+fi
+export CCACHE_DIR=${CCACHE_DIR:-$QS_CACHE/ccache}
 # Paths under build/ are hashed relative to it, so a clone in another folder
 # (as CI makes) hits the cache its predecessors filled.
 export CCACHE_BASEDIR=$QS_BUILD
@@ -58,11 +64,15 @@ function val(key,   i, kv) {
 
 # qs_metrics KTAP_LOG: the guest's "# metric a=1 b=2" lines as "a=1 b=2",
 # each scenario line with its scenario= (logs from before the hugetlb
-# scenario: collapse) and its operation count as ops= (there: collapses=).
+# scenario: collapse) and, as ops=, the count the reports divide IPIs by:
+# the window's attempts where the guest reports them (a collapse retried
+# after EAGAIN may have synced in each attempt), else its operations
+# (older logs: collapses=).
 qs_metrics() {
 	tr -d '\r' < "$1" | sed -n 's/^# metric //p' | awk "$QS_AWK_VAL"'
 	val("scenario") == "" && (val("collapses") != "" || val("role") != "") { $0 = "scenario=collapse " $0 }
 	val("ops") == "" && val("collapses") != "" { $0 = $0 " ops=" val("collapses") }
+	val("attempts") != "" { a = val("attempts"); sub(/ ops=[^ ]*/, " ops=" a) }
 	{ print }'
 }
 

@@ -6,6 +6,9 @@
 # isolated CPU running another process before loading, enabled, disabled
 # (and removed), every CPU's figures per phase, the cycles completed and
 # the splats found. A flavor not run is null; a phase not run is null.
+# "kernels" maps every stock kernel booted (build/runs/ARCH-livepatch*,
+# one run per kernel) by its `uname -r` to its line, flavour, scenario,
+# status (verified or checked, as its module was built) and figures.
 #
 # Usage: lab/livepatch-report.sh
 set -euo pipefail
@@ -58,20 +61,53 @@ flavor_json() {
 	}'
 }
 
+# kernel_entry RUN_DIR SCENARIO: {"<uname -r>": {...}}, one kernel booted,
+# with the line, flavour and status of the module built for it.
+kernel_entry() {
+	local run=$1 scenario=$2 figures meta
+	figures=$(flavor_json "$run" "$scenario")
+	if [ "$figures" = null ]; then
+		echo '{}'
+		return
+	fi
+	meta=$QS_BUILD/livepatch/$(jq -r .kernel <<< "$figures")/livepatch.json
+	[ -r "$meta" ] || qs_die "no $meta for the run in $run"
+	jq -n --argjson f "$figures" --slurpfile m "$meta" --arg scenario "$scenario" '
+		{($f.kernel): {line: $m[0].line, flavour: $m[0].flavour,
+			scenario: $scenario, status: $m[0].status,
+			before_per_1k: $f.before_per_1k, enabled_per_1k: $f.enabled_per_1k,
+			disabled_per_1k: $f.disabled_per_1k, cycles: $f.cycles,
+			splats: $f.splats, cpus: $f.cpus}}'
+}
+
+# Every stock kernel booted: build/runs/ARCH-livepatch* (the -rt runs with
+# the hugetlb-unshare scenario, the others with the collapse scenario).
+kernels_json() {
+	local run scenario
+	for run in "$QS_BUILD/runs/$QS_ARCH"-livepatch*; do
+		[ -r "$run/ktap.log" ] || continue
+		scenario=collapse
+		case ${run##*/} in
+		*-livepatch-rt*) scenario=hugetlb-unshare ;;
+		esac
+		kernel_entry "$run" "$scenario"
+	done | jq -s 'add // {}'
+}
+
 main() {
 	local runs=$QS_BUILD/runs/$QS_ARCH-livepatch standard rt
-	[ -r "$runs/ktap.log" ] || [ -r "$runs-rt/ktap.log" ] ||
-		qs_die "no livepatch run in $runs or $runs-rt: make check-guest-livepatch"
+	compgen -G "$runs*/ktap.log" > /dev/null ||
+		qs_die "no livepatch run in $runs*: make check-guest-livepatch"
 	standard=$(flavor_json "$runs" collapse)
 	rt=$(flavor_json "$runs-rt" hugetlb-unshare)
 	mkdir -p "$QS_REPORT"
 	# The standard flavor's figures stay at the top level (their first
-	# readers); the PREEMPT_RT flavor's are under "rt".
-	if [ "$standard" = null ]; then
-		printf '{"kernel": null,\n "rt": %s}\n' "$rt"
-	else
-		printf '%s,\n "rt": %s}\n' "${standard%\}}" "$rt"
-	fi > "$QS_REPORT/livepatch.json"
+	# readers); the PREEMPT_RT flavor's are under "rt"; every kernel booted,
+	# by release, under "kernels".
+	jq -n --argjson std "$standard" --argjson rt "$rt" --argjson kernels "$(kernels_json)" \
+		'(if $std == null then {kernel: null} else $std end) + {rt: $rt, kernels: $kernels}' \
+		> "$QS_REPORT/livepatch.json.tmp"
+	mv "$QS_REPORT/livepatch.json.tmp" "$QS_REPORT/livepatch.json"
 	qs_log "livepatch report: $QS_REPORT/livepatch.json"
 	cat "$QS_REPORT/livepatch.json"
 }

@@ -1,95 +1,142 @@
 #!/usr/bin/env bash
-# Build the quietsync livepatch against Debian's headers for the kernels it
-# was verified on (livepatch/verified.env), one module per flavor, in
-# build/livepatch/FLAVOR/. Refuses any other release by name.
+# Build the quietsync livepatch for one of Debian's stock kernels against
+# its headers, as lab/stock-kernel.sh fetched them into the cache (never
+# installed: Debian's headers packages depend on the kernel image), into
+# build/livepatch/RELEASE/quietsync_livepatch.ko.
 #
-# Usage: lab/livepatch.sh [FLAVOR...]   (default: every verified flavor)
-# Environment: QS_LP_KERNEL=RELEASE builds for that release only (as
-#   `uname -r` prints it); it must be one of the verified ones.
+# The source covers kernel lines, not releases (livepatch/kernels.txt): any
+# release of a covered line builds, and the module decodes the kernel's
+# tlb_remove_table_sync_one() at load before replacing it. Releases on the
+# lab's verified list (livepatch/verified.env) are built as "verified",
+# the others as "checked".
+#
+# Usage: lab/livepatch.sh [SET FLAVOUR [RELEASE]]
+#   default: both flavours of the newest release of every set built here
+#   (QS_LP_SETS). RELEASE: another release of SET than the newest.
+# Environment: QS_LP_KERNEL=RELEASE (as `uname -r` prints it) builds for
+#   that release, its set found in livepatch/kernels.txt.
+#   Test fixtures (tests/guest-livepatch*.sh): QS_LP_OUT (where to build),
+#   QS_LP_CLAIM_RELEASE (the module claims another release),
+#   QS_LP_CLAIM_CALLEE (it expects tlb_remove_table_sync_one() to call
+#   another function than smp_call_function).
 set -euo pipefail
 # shellcheck source=lab/env.sh
 . "$(dirname "$0")/env.sh"
 # shellcheck source=livepatch/verified.env
 . "$QS_ROOT/livepatch/verified.env"
 
-# Test fixtures only (tests/guest-livepatch*.sh): a module that claims
-# another release, or expects another size of the patched function, must
-# refuse to load. QS_LP_OUT: where to build (one flavor only).
 QS_LP_CLAIM_RELEASE=${QS_LP_CLAIM_RELEASE:-}
-QS_LP_CLAIM_FUNC_SIZE=${QS_LP_CLAIM_FUNC_SIZE:-}
+QS_LP_CLAIM_CALLEE=${QS_LP_CLAIM_CALLEE:-}
+TABLE=$QS_ROOT/livepatch/kernels.txt
 
-# flavor_fact FLAVOR FACT: QS_LP_FACT_FLAVOR from verified.env.
-flavor_fact() {
-	local var="QS_LP_${2}_${1//-/_}"
-	[ -n "${!var:-}" ] || qs_die "livepatch/verified.env has no $var"
-	echo "${!var}"
+# The set of livepatch/kernels.txt whose release pattern RELEASE matches,
+# with its flavour: "SET FLAVOUR". Nothing if no covered line has it.
+set_of_release() {
+	local rel=$1 set pattern flavour
+	while read -r set _ _ _ pattern; do
+		for flavour in amd64 rt-amd64; do
+			if grep -qE "^${pattern//FLAVOUR/$flavour}\$" <<< "$rel"; then
+				echo "$set $flavour"
+				return
+			fi
+		done
+	done < <(grep -Ev '^[[:space:]]*(#|$)' "$TABLE")
 }
 
-verified_releases() {
-	local f
-	for f in $QS_LP_FLAVORS; do
-		printf '%s ' "$(flavor_fact "$f" RELEASE)"
-	done
+set_column() {
+	awk -v set="$1" -v col="$2" '!/^#/ && $1 == set { print $col }' "$TABLE"
 }
 
-# The verified flavor whose release is $1, or die naming the verified ones.
-flavor_of_release() {
-	local f
-	for f in $QS_LP_FLAVORS; do
-		if [ "$(flavor_fact "$f" RELEASE)" = "$1" ]; then
-			echo "$f"
-			return
-		fi
-	done
-	qs_die "the livepatch is verified for $(verified_releases)only, not $1: it patches one kernel's code and refuses any other"
+# make_module USERLAND STOCK_DIR HEADERS OUT MAKE_ARGS...: build the module
+# in OUT against HEADERS (under STOCK_DIR). The headers' kbuild tools run
+# in the userland they were built for: on the host when it is that Debian
+# release, else inside lab/userland.sh's (Debian 13's tools need glibc
+# 2.38, Debian 12 has 2.36).
+make_module() {
+	local userland=$1 stock=$2 headers=$3 out=$4 host
+	shift 4
+	host=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+	if [ "$userland" = "$host" ]; then
+		make -s -C "$headers" M="$out" "$@"
+	else
+		"$QS_ROOT/lab/userland.sh" "$userland" "$stock:/quietsync/stock" \
+			"$out:/quietsync/module" -- make -s \
+			-C "/quietsync/stock/${headers#"$stock"/}" M=/quietsync/module "$@"
+	fi
 }
 
-build_flavor() {
-	local flavor=$1 out release package headers patch3
-	release=$(flavor_fact "$flavor" RELEASE)
-	package=$(flavor_fact "$flavor" PACKAGE)
-	out=$(realpath -m "${QS_LP_OUT:-$QS_BUILD/livepatch/$flavor}")
-	headers=/usr/src/linux-headers-$release
+# The patch series the rule comes from: the line's own, else the 6.12 one.
+series_for_line() {
+	local line=$1
+	if [ -f "$QS_ROOT/patches/linux-$line/series" ]; then
+		echo "$QS_ROOT/patches/linux-$line"
+	else
+		echo "$QS_ROOT/patches/linux-6.12"
+	fi
+}
+
+build_release() {
+	local set=$1 flavour=$2 rel=$3 out stock headers series line status
+	line=$(set_column "$set" 3)
+	out=$(realpath -m "${QS_LP_OUT:-$QS_BUILD/livepatch/$rel}")
+	stock=$("$QS_ROOT/lab/stock-kernel.sh" "$set" "$flavour" "$rel")
+	headers=$stock/$(jq -r .headers "$stock/stock.json")
 	[ -f "$headers/Makefile" ] ||
-		qs_die "no headers in $headers: apt-get install $package"
-	patch3=$(ls "$QS_PATCHES"/0003-*.patch)
+		qs_die "no headers in $headers: remove $stock and run again"
+	series=$(series_for_line "$line")
+	status=checked
+	case " $QS_LP_VERIFIED " in
+	*" $rel "*) status=verified ;;
+	esac
 	rm -rf "$out"
 	mkdir -p "$out"
-	cp "$QS_ROOT/livepatch/Kbuild" "$QS_ROOT/livepatch/quietsync_livepatch.c" "$out/"
-	"$QS_ROOT/livepatch/extract-rule.sh" "$patch3" "$out/quiet_rule.h"
-	qs_log "livepatch: building for $release (flavor $flavor)"
-	if ! make -s -C "$headers" M="$out" \
-		QS_LP_RELEASE="${QS_LP_CLAIM_RELEASE:-$release}" QS_LP_FLAVOR="$flavor" \
-		QS_LP_FUNC_SIZE="${QS_LP_CLAIM_FUNC_SIZE:-$(flavor_fact "$flavor" FUNC_SIZE)}" \
+	cp "$QS_ROOT/livepatch/Kbuild" "$QS_ROOT/livepatch/quietsync_livepatch.c" \
+		"$QS_ROOT/livepatch/sync_one_check.h" "$out/"
+	"$QS_ROOT/livepatch/extract-rule.sh" "$(ls "$series"/0003-*.patch)" \
+		"$out/quiet_rule.h" "$line"
+	qs_log "livepatch: building for $rel ($set, flavour $flavour, $status)"
+	if ! make_module "$(set_column "$set" 4)" "$stock" "$headers" "$out" \
+		QS_LP_RELEASE="${QS_LP_CLAIM_RELEASE:-$rel}" QS_LP_FLAVOR="$flavour" \
+		QS_LP_STATUS="$status" QS_LP_CALLEE="$QS_LP_CLAIM_CALLEE" \
 		modules > "$out/build.log" 2>&1; then
 		cat "$out/build.log" >&2
-		qs_die "livepatch build for $flavor failed"
+		qs_die "livepatch build for $rel failed"
 	fi
-	if grep -q 'warning:' "$out/build.log"; then
+	if grep -qi 'warning' "$out/build.log"; then
 		cat "$out/build.log" >&2
-		qs_die "livepatch build for $flavor has warnings"
+		qs_die "livepatch build for $rel has warnings"
 	fi
+	jq -n --arg release "$rel" --arg set "$set" --arg line "$line" \
+		--arg flavour "$flavour" --arg status "$status" \
+		--arg series "${series#"$QS_ROOT"/}" \
+		'{release: $release, set: $set, line: $line, flavour: $flavour,
+		  status: $status, rule_from: $series}' > "$out/livepatch.json"
 	qs_log "livepatch: $out/quietsync_livepatch.ko ($(modinfo -F vermagic "$out/quietsync_livepatch.ko"))"
 }
 
 main() {
-	local flavors=("$@") f
+	local set flavour rel found
 	if [ -n "${QS_LP_KERNEL:-}" ]; then
-		flavors=("$(flavor_of_release "$QS_LP_KERNEL")")
+		found=$(set_of_release "$QS_LP_KERNEL")
+		[ -n "$found" ] ||
+			qs_die "the livepatch covers the Debian kernel lines of livepatch/kernels.txt ($(grep -Ev '^[[:space:]]*(#|$)' "$TABLE" | awk '{ printf "%s ", $3 }')), each in flavours amd64 and rt-amd64; $QS_LP_KERNEL is not one of them"
+		read -r set flavour <<< "$found"
+		build_release "$set" "$flavour" "$QS_LP_KERNEL"
+		return
 	fi
-	if [ ${#flavors[@]} -eq 0 ]; then
-		read -ra flavors <<< "$QS_LP_FLAVORS"
+	if [ $# -ge 2 ]; then
+		set=$1 flavour=$2
+		rel=${3:-$("$QS_ROOT/lab/stock-kernel.sh" --resolve "$set" "$flavour")}
+		build_release "$set" "$flavour" "$rel"
+		return
 	fi
-	for f in "${flavors[@]}"; do
-		case " $QS_LP_FLAVORS " in
-		*" $f "*) ;;
-		*) qs_die "unknown flavor '$f': verified flavors are $QS_LP_FLAVORS" ;;
-		esac
-	done
-	[ -z "${QS_LP_OUT:-}" ] || [ ${#flavors[@]} -eq 1 ] ||
-		qs_die "QS_LP_OUT needs exactly one flavor"
-	for f in "${flavors[@]}"; do
-		build_flavor "$f"
+	[ $# -eq 0 ] || qs_die "usage: lab/livepatch.sh [SET FLAVOUR [RELEASE]]"
+	[ -z "${QS_LP_OUT:-}" ] || qs_die "QS_LP_OUT needs one SET and FLAVOUR"
+	for set in $QS_LP_SETS; do
+		for flavour in amd64 rt-amd64; do
+			build_release "$set" "$flavour" \
+				"$("$QS_ROOT/lab/stock-kernel.sh" --resolve "$set" "$flavour")"
+		done
 	done
 }
 

@@ -16,6 +16,9 @@
 #   command line), QS_KERNEL (the lab kernel image),
 #   QS_ACCEL (auto: KVM only if a short probe boots, else TCG),
 #   QS_RUN_NAME (the run's directory name, default SUITE),
+#   QS_SYNC_EVENT (csd: the csd:csd_function_entry trace event, the
+#   default; kprobe: a kprobe event on the sync callback, for kernels
+#   before 6.4, which have no csd events),
 #   QS_EXPECT_SPLAT (an extended regex: a negative control's expected
 #   splat; the run then passes only if the console has it and no other
 #   but those matching QS_ALLOW_SPLAT, the bug's known other symptoms).
@@ -47,11 +50,21 @@ arch_cmdline() {
 # temporary INT3 (QEMU invalidates a code page's translations before the
 # store, not after), and the next pass over the site is "Oops: int3"
 # (docs/lab.md, "Text patching under TCG").
+# Kernels before 6.4 have no csd events: there a kprobe event on the sync
+# callback, created and enabled by kprobe_event= at boot, counts them.
+sync_event_cmdline() {
+	case ${QS_SYNC_EVENT:-csd} in
+	csd) printf '%s' " trace_event=csd:csd_function_entry" ;;
+	kprobe) printf '%s' " kprobe_event=p:quietsync/sync_ipi,tlb_remove_table_smp_sync" ;;
+	*) qs_die "QS_SYNC_EVENT=$QS_SYNC_EVENT: csd or kprobe" ;;
+	esac
+}
+
 kernel_cmdline() {
 	local suite=$1
 	printf '%s' "$(arch_cmdline) panic=-1" \
 		" nohz_full=$QS_ISOLATED isolcpus=$QS_ISOLATED rcu_nocbs=$QS_ISOLATED" \
-		" trace_event=csd:csd_function_entry" \
+		"$(sync_event_cmdline)" \
 		" qs.suite=$suite qs.collapses=$QS_COLLAPSES" \
 		"${QS_POLICIES:+ qs.policies=$QS_POLICIES}" \
 		"${QS_ROUNDS:+ qs.rounds=$QS_ROUNDS}" \

@@ -10,12 +10,22 @@
  *
  * The predicate is not written here: quiet_rule.h is generated from the
  * series' patch 3 by livepatch/extract-rule.sh.
+ *
+ * A module is built for one release (vermagic), but the source covers a
+ * kernel line: at load it decodes the kernel's tlb_remove_table_sync_one()
+ * and replaces it only if it is still smp_call_function(
+ * tlb_remove_table_smp_sync, NULL, 1) and nothing else
+ * (sync_one_check.h). Releases the lab booted and measured are "verified",
+ * other releases of a covered line that pass the check "checked"; the
+ * status is logged and readable in /sys/module/quietsync_livepatch/
+ * parameters/status.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/context_tracking_state.h>
 #include <linux/kallsyms.h>
 #include <linux/kprobes.h>
+#include <linux/moduleparam.h>
 #include <linux/livepatch.h>
 #include <linux/module.h>
 #include <linux/smp.h>
@@ -23,10 +33,23 @@
 #include <linux/utsname.h>
 
 #include "quiet_rule.h"
+#include "sync_one_check.h"
 
-#if !defined(QS_LP_RELEASE) || !defined(QS_LP_FLAVOR)
-#error "build with lab/livepatch.sh: QS_LP_RELEASE and QS_LP_FLAVOR name the verified kernel"
+#if !defined(QS_LP_RELEASE) || !defined(QS_LP_FLAVOR) || !defined(QS_LP_STATUS)
+#error "build with lab/livepatch.sh: QS_LP_RELEASE, QS_LP_FLAVOR and QS_LP_STATUS name the kernel"
 #endif
+
+/* The function the original must call; test fixtures claim another. */
+#ifndef QS_LP_CALLEE
+#define QS_LP_CALLEE "smp_call_function"
+#endif
+
+/* The longest tlb_remove_table_sync_one() worth decoding. */
+#define QS_LP_MAX_FUNC_SIZE 64
+
+static char *status = QS_LP_STATUS;
+module_param(status, charp, 0444);
+MODULE_PARM_DESC(status, "verified (a release the lab measured) or checked (its function decoded at load)");
 
 /* The flavor's preemption model, as the headers built against say. */
 #define QS_LP_MODEL (IS_ENABLED(CONFIG_PREEMPT_RT) ? "PREEMPT_RT" : "not PREEMPT_RT")
@@ -109,9 +132,60 @@ static unsigned long function_size(unsigned long addr)
 	return size;
 }
 
+/* Offset of the ftrace site in the function at @addr, or -1. */
+static int fentry_offset(unsigned long addr)
+{
+	unsigned long (*ftrace_location_fn)(unsigned long ip);
+	unsigned long site;
+
+	ftrace_location_fn = (void *)symbol_address("ftrace_location");
+	if (!ftrace_location_fn)
+		return -1;
+	site = ftrace_location_fn(addr);
+	return site >= addr && site - addr < QS_LP_MAX_FUNC_SIZE ? site - addr : -1;
+}
+
+/*
+ * Is tlb_remove_table_sync_one() at @addr still the function this livepatch
+ * replaces? Returns 0, or -EINVAL with the reason logged.
+ */
+static int check_sync_one(unsigned long addr)
+{
+	unsigned char code[QS_LP_MAX_FUNC_SIZE];
+	struct sync_one_expect want = {
+		.callee = symbol_address(QS_LP_CALLEE),
+		.callback = (unsigned long)tlb_remove_table_smp_sync,
+		.return_thunk = symbol_address("__x86_return_thunk"),
+	};
+	struct sync_one_verdict v;
+	unsigned long size = function_size(addr);
+
+	if (!size || size > sizeof(code)) {
+		pr_err("tlb_remove_table_sync_one is %lu bytes here, more than smp_call_function(tlb_remove_table_smp_sync, NULL, 1) takes: not loading\n",
+		       size);
+		return -EINVAL;
+	}
+	if (!want.callee) {
+		pr_err("%s not found: not loading\n", QS_LP_CALLEE);
+		return -EINVAL;
+	}
+	if (copy_from_kernel_nofault(code, (void *)addr, size)) {
+		pr_err("cannot read tlb_remove_table_sync_one: not loading\n");
+		return -EINVAL;
+	}
+	v = sync_one_check(code, addr, size, fentry_offset(addr), &want);
+	if (!v.ok) {
+		pr_err("tlb_remove_table_sync_one is not %s(tlb_remove_table_smp_sync, NULL, 1) here: %s (at +0x%x of %lu bytes: %*ph): not loading\n",
+		       QS_LP_CALLEE, v.why, v.offset, size, (int)size, code);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int __init quietsync_livepatch_init(void)
 {
-	unsigned long sync_one, size;
+	unsigned long sync_one;
+	int ret;
 
 	const char *model = strstr(init_utsname()->version, "PREEMPT_RT") ?
 			    "PREEMPT_RT" : "not PREEMPT_RT";
@@ -119,17 +193,15 @@ static int __init quietsync_livepatch_init(void)
 	/* Release and flavor: one kernel's code, one preemption model. */
 	if (strcmp(init_utsname()->release, QS_LP_RELEASE) ||
 	    strcmp(model, QS_LP_MODEL)) {
-		pr_err("built and verified for %s (flavor %s, %s), this kernel is %s (%s): not loading\n",
+		pr_err("built for %s (flavor %s, %s), this kernel is %s (%s): not loading\n",
 		       QS_LP_RELEASE, QS_LP_FLAVOR, QS_LP_MODEL,
 		       init_utsname()->release, model);
 		return -EINVAL;
 	}
 	sync_one = symbol_address("tlb_remove_table_sync_one");
-	size = sync_one ? function_size(sync_one) : 0;
-	if (size != QS_LP_FUNC_SIZE) {
-		pr_err("tlb_remove_table_sync_one is %lu bytes here, %u in the verified kernel: not loading\n",
-		       size, QS_LP_FUNC_SIZE);
-		return -EINVAL;
+	if (!sync_one) {
+		pr_err("tlb_remove_table_sync_one not found: not loading\n");
+		return -ENOENT;
 	}
 	tlb_remove_table_smp_sync =
 		(smp_call_func_t)symbol_address("tlb_remove_table_smp_sync");
@@ -137,7 +209,17 @@ static int __init quietsync_livepatch_init(void)
 		pr_err("tlb_remove_table_smp_sync not found: not loading\n");
 		return -ENOENT;
 	}
-	return klp_enable_patch(&patch);
+	ret = check_sync_one(sync_one);
+	if (ret)
+		return ret;
+	ret = klp_enable_patch(&patch);
+	if (!ret)
+		pr_info("replacing tlb_remove_table_sync_one on %s (%s): %s\n",
+			QS_LP_RELEASE, QS_LP_FLAVOR,
+			!strcmp(status, "verified") ?
+			"verified, a release the quietsync lab measured" :
+			"checked, its code decoded as smp_call_function(tlb_remove_table_smp_sync, NULL, 1)");
+	return ret;
 }
 
 static void __exit quietsync_livepatch_exit(void)

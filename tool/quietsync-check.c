@@ -4,7 +4,10 @@
  * page-table sync IPI (tlb_remove_table_sync_one()), and is a fix active?
  *
  * Watches the csd:csd_function_entry trace event filtered on the sync's
- * callback, per target CPU, and the function-call IPIs of /proc/interrupts,
+ * callback, per target CPU (kernels before 6.4, which have no csd events:
+ * a kprobe event on the callback, quietsync/sync_ipi, used as found or
+ * created for the run and removed after), and the function-call IPIs of
+ * /proc/interrupts,
  * for --seconds; with --load it generates the syncs itself (MADV_COLLAPSE on
  * a housekeeping CPU). Restores every tracefs setting it changed, also on
  * SIGINT/SIGTERM and errors. Needs only the C library and tracefs.
@@ -43,7 +46,14 @@
 #define TRACEFS "/sys/kernel/tracing"
 #define EVENT TRACEFS "/events/csd/csd_function_entry"
 #define CALLBACK "tlb_remove_table_smp_sync"
+/* Before 6.4 (no csd events): a kprobe event on the callback. */
+#define KPROBE_EVENTS TRACEFS "/kprobe_events"
+#define KPROBE_NAME "quietsync/sync_ipi"
+/* As set_event and available_events name it (6.1 may give it no events/ dir). */
+#define KPROBE_SET_NAME "quietsync:sync_ipi"
 #define LIVEPATCH "/sys/kernel/livepatch/quietsync_livepatch/enabled"
+/* "verified" (a release the quietsync lab measured) or "checked". */
+#define LIVEPATCH_STATUS "/sys/module/quietsync_livepatch/parameters/status"
 #define SERIES_POLICY "/sys/kernel/debug/tlb_remove_table_sync/policy"
 #define LOCK_FILE "/run/quietsync-check.lock"
 /* An isolated CPU may take this share of the syncs (residual kernel entries). */
@@ -73,6 +83,10 @@ static struct setting settings[] = {
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
 
 static bool mounted_tracefs;
+/* The kprobe event: created by this run, enabled by this run. */
+static bool created_kprobe, enabled_kprobe;
+/* What a trace line of one sync IPI contains. */
+static const char *count_match = "func=" CALLBACK;
 static volatile sig_atomic_t interrupted;
 static pid_t load_pid;
 /* Successful collapses of --load, shared with its child. */
@@ -94,9 +108,9 @@ static int read_text(const char *path, char *buf, size_t size)
 	return 0;
 }
 
-static int write_text(const char *path, const char *text)
+static int write_text_flags(const char *path, const char *text, int flags)
 {
-	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	int fd = open(path, O_WRONLY | flags | O_CLOEXEC);
 	ssize_t n;
 
 	if (fd < 0)
@@ -105,6 +119,11 @@ static int write_text(const char *path, const char *text)
 	if (close(fd) || n != (ssize_t)strlen(text))
 		return -1;
 	return 0;
+}
+
+static int write_text(const char *path, const char *text)
+{
+	return write_text_flags(path, text, O_TRUNC);
 }
 
 /* Parse a CPU list ("1-3,5") into @set; -1 if it does not parse. */
@@ -148,6 +167,15 @@ static void restore_tracefs(void)
 			write_text(settings[i].path, settings[i].value);
 			settings[i].saved = false;
 		}
+	if (enabled_kprobe) {
+		write_text_flags(TRACEFS "/set_event", "!" KPROBE_SET_NAME "\n", O_APPEND);
+		enabled_kprobe = false;
+	}
+	if (created_kprobe) {
+		/* Appending: truncating kprobe_events would remove every probe. */
+		write_text_flags(KPROBE_EVENTS, "-:" KPROBE_NAME "\n", O_APPEND);
+		created_kprobe = false;
+	}
 	if (mounted_tracefs) {
 		umount(TRACEFS);
 		mounted_tracefs = false;
@@ -233,7 +261,7 @@ static long count_events(int cpu)
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f))
-		if (line[0] != '#' && strstr(line, "func=" CALLBACK))
+		if (line[0] != '#' && strstr(line, count_match))
 			n++;
 	fclose(f);
 	return n;
@@ -275,7 +303,7 @@ struct cpu_result {
 
 struct report {
 	struct utsname uts;
-	char nohz_full[256], isolated[256], policy[128];
+	char nohz_full[256], isolated[256], policy[128], lp_status[16];
 	bool sync_compiled, livepatch, series;
 	int ncpus, seconds, load_cpu;
 	long collapses, observed;
@@ -338,6 +366,8 @@ static void read_setup(struct report *r)
 		r->isolated[0] = '\0';
 	r->sync_compiled = file_has_symbol("/proc/kallsyms", CALLBACK);
 	r->livepatch = !read_text(LIVEPATCH, buf, sizeof(buf)) && buf[0] == '1';
+	if (!r->livepatch || read_text(LIVEPATCH_STATUS, r->lp_status, sizeof(r->lp_status)))
+		r->lp_status[0] = '\0';
 	r->series = !read_text(SERIES_POLICY, r->policy, sizeof(r->policy));
 	if (r->series) {
 		/* "broadcast [quiet] ..." -> "quiet" */
@@ -372,6 +402,68 @@ static int mark_isolated(struct report *r)
 	return n;
 }
 
+static int save_setting(struct report *r, struct setting *s)
+{
+	if (read_text(s->path, s->value, sizeof(s->value))) {
+		cannot_tell(r, "cannot read %s", s->path);
+		return -1;
+	}
+	if (!strcmp(s->value, "none"))
+		strcpy(s->value, "0");
+	s->saved = true;
+	return 0;
+}
+
+/*
+ * No csd events (before 6.4): count with a kprobe event on the callback,
+ * the one already there (the lab creates it at boot) or one made for this
+ * run and removed after.
+ */
+/* Whether the tracefs list @file (set_event, available_events) has @name. */
+static bool list_has(const char *file, const char *name)
+{
+	char line[256];
+	bool found = false;
+	FILE *f = fopen(file, "re");
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		found = !strcmp(line, name);
+	}
+	fclose(f);
+	return found;
+}
+
+static int prepare_kprobe(struct report *r)
+{
+	if (save_setting(r, &settings[0]))
+		return -1;
+	if (!list_has(TRACEFS "/available_events", KPROBE_SET_NAME)) {
+		if (write_text_flags(KPROBE_EVENTS, "p:" KPROBE_NAME " " CALLBACK "\n", O_APPEND)) {
+			cannot_tell(r, "no csd trace events (kernel before 6.4) and no kprobe on %s (%s): CONFIG_KPROBE_EVENTS?",
+				    CALLBACK, strerror(errno));
+			return -1;
+		}
+		created_kprobe = true;
+	}
+	if (!list_has(TRACEFS "/set_event", KPROBE_SET_NAME)) {
+		if (write_text_flags(TRACEFS "/set_event", KPROBE_SET_NAME "\n", O_APPEND)) {
+			cannot_tell(r, "cannot enable %s (%s)", KPROBE_SET_NAME, strerror(errno));
+			return -1;
+		}
+		enabled_kprobe = true;
+	}
+	count_match = " sync_ipi: (" CALLBACK "+";
+	if (write_text(TRACEFS "/tracing_on", "0") || write_text(TRACEFS "/trace", "") ||
+	    write_text(TRACEFS "/tracing_on", "1")) {
+		cannot_tell(r, "cannot start tracing (%s); is tracing disabled?", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static int prepare_tracefs(struct report *r)
 {
 	char filter[128];
@@ -384,19 +476,15 @@ static int prepare_tracefs(struct report *r)
 		}
 		mounted_tracefs = true;
 	}
+	if (access(EVENT, F_OK))
+		return prepare_kprobe(r);
 	if (access(EVENT "/enable", W_OK)) {
-		cannot_tell(r, "no csd:csd_function_entry trace event (kernel without tracepoints?)");
+		cannot_tell(r, "csd:csd_function_entry trace event not writable (%s)", strerror(errno));
 		return -1;
 	}
-	for (i = 0; i < NSETTINGS; i++) {
-		if (read_text(settings[i].path, settings[i].value, sizeof(settings[i].value))) {
-			cannot_tell(r, "cannot read %s", settings[i].path);
+	for (i = 0; i < NSETTINGS; i++)
+		if (save_setting(r, &settings[i]))
 			return -1;
-		}
-		if (!strcmp(settings[i].value, "none"))
-			strcpy(settings[i].value, "0");
-		settings[i].saved = true;
-	}
 	snprintf(filter, sizeof(filter), "func.function == %s", CALLBACK);
 	if (write_text(EVENT "/filter", filter) || write_text(TRACEFS "/tracing_on", "0") ||
 	    write_text(TRACEFS "/trace", "") || write_text(EVENT "/enable", "1") ||
@@ -454,8 +542,9 @@ static void decide(struct report *r, bool load)
 				   ": run with --load");
 	} else if (fix) {
 		r->verdict = FIXED;
-		snprintf(r->why, sizeof(r->why), "%ld syncs, isolated CPUs spared, %s active",
-			 r->observed, r->livepatch ? "livepatch" : "series");
+		snprintf(r->why, sizeof(r->why), "%ld syncs, isolated CPUs spared, %s%s%s active",
+			 r->observed, r->livepatch ? "livepatch" : "series",
+			 r->lp_status[0] ? " " : "", r->lp_status);
 	} else {
 		r->verdict = NOT_EXPOSED;
 		snprintf(r->why, sizeof(r->why), "%ld syncs, isolated CPUs spared", r->observed);
@@ -470,8 +559,9 @@ static void print_text(const struct report *r)
 	printf("isolated: %s; nohz_full: %s\n", r->isolated[0] ? r->isolated : "none",
 	       r->nohz_full[0] ? r->nohz_full : "none");
 	printf("page-table sync IPI compiled in: %s\n", r->sync_compiled ? "yes" : "no");
-	printf("quietsync livepatch enabled: %s; series policy: %s\n",
-	       r->livepatch ? "yes" : "no", r->series ? r->policy : "none");
+	printf("quietsync livepatch enabled: %s%s%s%s; series policy: %s\n",
+	       r->livepatch ? "yes" : "no", r->lp_status[0] ? " (" : "", r->lp_status,
+	       r->lp_status[0] ? ")" : "", r->series ? r->policy : "none");
 	if (r->seconds) {
 		printf("watched %d s%s", r->seconds, r->collapses ? "" : "\n");
 		if (r->collapses)
@@ -491,11 +581,11 @@ static void print_json(const struct report *r)
 	int cpu;
 
 	printf("{\"kernel\": \"%s\", \"isolated\": \"%s\", \"nohz_full\": \"%s\", "
-	       "\"sync_compiled\": %s, \"livepatch\": %s, \"series_policy\": \"%s\", "
-	       "\"seconds\": %d, \"collapses\": %ld, \"cpus\": [",
+	       "\"sync_compiled\": %s, \"livepatch\": %s, \"livepatch_status\": \"%s\", "
+	       "\"series_policy\": \"%s\", \"seconds\": %d, \"collapses\": %ld, \"cpus\": [",
 	       r->uts.release, r->isolated, r->nohz_full,
 	       r->sync_compiled ? "true" : "false", r->livepatch ? "true" : "false",
-	       r->series ? r->policy : "", r->seconds, r->collapses);
+	       r->lp_status, r->series ? r->policy : "", r->seconds, r->collapses);
 	for (cpu = 0; r->seconds && cpu < r->ncpus; cpu++)
 		printf("%s{\"cpu\": %d, \"isolated\": %s, \"sync_ipis\": %ld, \"all_ipis\": %ld}",
 		       cpu ? ", " : "", cpu, r->cpu[cpu].isolated ? "true" : "false",

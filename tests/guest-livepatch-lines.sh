@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The livepatch on the stock kernels of every covered line beyond the two
+# verified 6.12.117+deb12 ones (tests/guest-livepatch.sh and -rt): the
+# newest release of Debian 13's 6.12, Debian 12's 6.1 and Debian 13
+# backports' 7.3, each flavour, unmodified, fetched and not installed
+# (but 7.3's PREEMPT_RT kernel, which stops at SMP bring-up under TCG
+# here, "Timer migration" its last line, before any of our code runs: its
+# module is built by tests/livepatch-build.sh, not booted);
+# "checked" unless livepatch/verified.env lists them. Standard flavours run
+# the collapse scenario, PREEMPT_RT ones hugetlb unsharing. Counts are
+# exact, so 200 operations per phase do (the bounds are per 1,000); 20
+# load/disable/unload cycles on the standard kernel of each line not
+# cycled 20 times elsewhere (6.1, 7.3), 5 on the others. Each kernel's
+# results are named after its release; build/report/livepatch.json gets
+# one entry per kernel under "kernels".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=tests/lib.sh
+. tests/lib.sh
+# shellcheck source=lab/env.sh
+. lab/env.sh
+
+# set flavour cycles
+KERNELS="deb13-6.12 amd64 5
+deb13-6.12 rt-amd64 5
+deb12-6.1 amd64 20
+deb12-6.1 rt-amd64 5
+deb13-7.3 amd64 20"
+
+while read -r set flavour cycles; do
+	rc=0
+	QS_COLLAPSES=200 QS_CYCLES=$cycles tests/guest-livepatch.sh "$flavour" "$set" \
+		> "$QS_BUILD/tests/lines-$set-$flavour.out" || rc=$?
+	sed "s/^\(\(not \)\?ok \)/\1$set $flavour: /" "$QS_BUILD/tests/lines-$set-$flavour.out"
+	[ "$rc" -eq 0 ] || QS_TEST_FAILED=1
+done <<< "$KERNELS"
+t_finish
