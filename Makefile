@@ -8,7 +8,7 @@
 #   make bench         every policy side by side, the stock kernel, scaling
 #   make kernel-debug  the debug kernel (KASAN, lockdep) for the race stress
 #   make model         check the formal model of the sync protocol (spin)
-#   make livepatch     build the livepatch for Debian's stock 6.12 kernels
+#   make livepatch     build the livepatch (QS_LP_KERNEL=$(uname -r): for that kernel)
 #   make tool          build quietsync-check (build/tool/quietsync-check)
 
 SHELL := /bin/bash
