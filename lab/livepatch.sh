@@ -43,10 +43,6 @@ set_of_release() {
 	done < <(grep -Ev '^[[:space:]]*(#|$)' "$TABLE")
 }
 
-set_column() {
-	awk -v set="$1" -v col="$2" '!/^#/ && $1 == set { print $col }' "$TABLE"
-}
-
 # make_module USERLAND STOCK_DIR HEADERS OUT MAKE_ARGS...: build the module
 # in OUT against HEADERS (under STOCK_DIR). The headers' kbuild tools run
 # in the userland they were built for: on the host when it is that Debian
@@ -76,11 +72,12 @@ series_for_line() {
 }
 
 build_release() {
-	local set=$1 flavour=$2 rel=$3 out stock headers series line status
-	line=$(set_column "$set" 3)
+	local set=$1 flavour=$2 rel=$3 out stock headers series line userland status
 	out=$(realpath -m "${QS_LP_OUT:-$QS_BUILD/livepatch/$rel}")
 	stock=$("$QS_ROOT/lab/stock-kernel.sh" "$set" "$flavour" "$rel")
 	headers=$stock/$(jq -r .headers "$stock/stock.json")
+	line=$(jq -r .line "$stock/stock.json")
+	userland=$(jq -r .userland "$stock/stock.json")
 	[ -f "$headers/Makefile" ] ||
 		qs_die "no headers in $headers: remove $stock and run again"
 	series=$(series_for_line "$line")
@@ -95,7 +92,7 @@ build_release() {
 	"$QS_ROOT/livepatch/extract-rule.sh" "$(ls "$series"/0003-*.patch)" \
 		"$out/quiet_rule.h" "$line"
 	qs_log "livepatch: building for $rel ($set, flavour $flavour, $status)"
-	if ! make_module "$(set_column "$set" 4)" "$stock" "$headers" "$out" \
+	if ! make_module "$userland" "$stock" "$headers" "$out" \
 		QS_LP_RELEASE="${QS_LP_CLAIM_RELEASE:-$rel}" QS_LP_FLAVOR="$flavour" \
 		QS_LP_STATUS="$status" QS_LP_CALLEE="$QS_LP_CLAIM_CALLEE" \
 		modules > "$out/build.log" 2>&1; then

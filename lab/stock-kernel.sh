@@ -156,7 +156,7 @@ write_manifest() {
 }
 
 fetch_release() {
-	local set=$1 flavour=$2 rel=$3 dest tmp p v pkgs=() versions=()
+	local set=$1 flavour=$2 rel=$3 dest tmp p v image headers versions=()
 	dest=$QS_CACHE/stock/$rel
 	grep -qE "^$(release_regex "$set" "$flavour")\$" <<< "$rel" ||
 		qs_die "$rel is not a release of $set in flavour $flavour ($(release_regex "$set" "$flavour"))"
@@ -165,21 +165,22 @@ fetch_release() {
 		echo "$dest"
 		return 0
 	fi
-	for p in $(image_packages "$rel") $(headers_packages "$rel"); do
+	image=$(image_packages "$rel")
+	headers=$(headers_packages "$rel")
+	for p in $image $headers; do
 		v=$(archive_version "$p")
 		[ -n "$v" ] || qs_die "Debian's archive has no package $p (the archive may have dropped $rel)"
-		pkgs+=("$p")
 		versions+=("$p=$v")
 	done
 	tmp=$dest.tmp
 	rm -rf "$tmp"
 	mkdir -p "$tmp"
 	trap 'rm -rf "$tmp"' EXIT
-	qs_log "stock: downloading ${pkgs[*]}"
-	# shellcheck disable=SC2046 # one name per word
-	archive_download "$tmp/image-debs" $(image_packages "$rel")
-	# shellcheck disable=SC2046
-	archive_download "$tmp/headers-debs" $(headers_packages "$rel")
+	qs_log "stock: downloading ${image//$'\n'/ } ${headers//$'\n'/ }"
+	# shellcheck disable=SC2086 # one package name per word
+	archive_download "$tmp/image-debs" $image
+	# shellcheck disable=SC2086
+	archive_download "$tmp/headers-debs" $headers
 	qs_log "stock: unpacking $rel ($(du -sh "$tmp" | cut -f1) of packages)"
 	unpack_image "$tmp/image-debs" "$tmp" "$rel"
 	unpack_headers "$tmp/headers-debs" "$tmp" "$rel"
