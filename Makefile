@@ -2,12 +2,13 @@
 # each script decides itself whether its work is up to date.
 #
 #   make demo          build the lab kernel, boot it, show the IPI table
-#                      (QS_ARCH=arm64: the arm64 kernel, cross-built)
+#                      (QS_ARCH=arm64: the arm64 kernel, cross-built;
+#                      QS_BASE=7.3: the mainline series on Debian's 7.3)
 #   make check         every test; ends with "N passed, N failed"
 #   make check-NAME    one test suite alone (make list-checks names them)
 #   make bench         every policy side by side, the stock kernel, scaling
 #   make kernel-debug  the debug kernel (KASAN, lockdep) for the race stress
-#   make model         check the formal model of the sync protocol (spin)
+#   make model         check the formal model (spin) and the litmus tests (herd7)
 #   make livepatch     build the livepatch (QS_LP_KERNEL=$(uname -r): for that kernel)
 #   make tool          build quietsync-check (build/tool/quietsync-check)
 

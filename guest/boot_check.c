@@ -102,13 +102,14 @@ int main(void)
 	/* The static callback exists only where the sync is not a no-op. */
 	ktap_result(&k, file_has_word("/proc/kallsyms", QS_SYNC_CALLBACK),
 		    "page_table_sync_compiled_in");
-	if (access(QS_TRACEFS "/events/csd", F_OK)) {
+	cmdline_value("kprobe_event", want, sizeof(want));
+	if (access(QS_TRACEFS "/events/csd", F_OK) || want[0]) {
 		/*
-		 * Before 6.4 there are no csd events: the sync IPIs are
-		 * counted with a kprobe event on the callback, created and
-		 * enabled from the command line (kprobe_event=, lab/vm.sh).
+		 * Before 6.4 there are no csd events (and one kernel does not
+		 * boot under TCG with them on): the sync IPIs are counted
+		 * with a kprobe event on the callback, created and enabled
+		 * from the command line (kprobe_event=, lab/vm.sh).
 		 */
-		cmdline_value("kprobe_event", want, sizeof(want));
 		ktap_diag("no csd events; kprobe_event: command line '%s', %s %s",
 			  want, QS_SYNC_KPROBE_SET_EVENT,
 			  event_enabled(QS_SYNC_KPROBE_SET_EVENT) ? "enabled" : "not enabled");

@@ -156,7 +156,13 @@ int ipitrace_start(const char *callback)
 		atexit(ipitrace_restore);
 		registered = true;
 	}
-	if (access(CSD_DIR "/enable", F_OK))
+	/*
+	 * The kprobe event where there are no csd events (before 6.4), and
+	 * where the lab enabled it at boot instead of them (a kernel that
+	 * does not boot under TCG with the csd event on, lab/vm.sh).
+	 */
+	if (access(CSD_DIR "/enable", F_OK) ||
+	    (!strcmp(callback, QS_SYNC_CALLBACK) && event_enabled(QS_SYNC_KPROBE_SET_EVENT)))
 		return ipitrace_start_kprobe(callback);
 	if (access(CSD_DIR "/enable", W_OK)) {
 		printf("# %s not writable (tracefs not mounted?): %s\n",

@@ -1,17 +1,12 @@
 # shellcheck shell=bash disable=SC2034
-# Sourced by every lab script: the pinned kernel version, the paths under
-# build/ and the logging helpers. This is the one place the version lives.
-
-QS_KERNEL_VERSION=6.12.117
-QS_SOURCE_TARBALL=${QS_SOURCE_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
+# Sourced by every lab script: the kernel base and its version, the paths
+# under build/ and the logging helpers. This is the one place they live.
 
 QS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 QS_BUILD=${QS_BUILD:-$QS_ROOT/build}
 QS_ARCH=${QS_ARCH:-x86_64}
-QS_SRC=$QS_BUILD/linux-$QS_KERNEL_VERSION
 QS_REPORT=$QS_BUILD/report
 QS_PACKAGES=${QS_PACKAGES:-$QS_ROOT/lab/packages.txt}
-QS_PATCHES=${QS_PATCHES:-$QS_ROOT/patches/linux-6.12}
 # Outside the clone, so a CI run on the same machine starts warm: ccache,
 # Debian's stock kernels and their headers, the private apt lists.
 if [ "$(id -u)" -eq 0 ]; then
@@ -25,6 +20,32 @@ export CCACHE_DIR=${CCACHE_DIR:-$QS_CACHE/ccache}
 export CCACHE_BASEDIR=$QS_BUILD
 export CCACHE_NOHASHDIR=true
 
+# The base the series applies to (README, "Two bases"): 6.12, the Debian
+# backport, pinned to the bookworm linux-source-6.12 the host installs; or
+# 7.3, the mainline series, which follows the archive: lab/source.sh fetches
+# the newest linux-source-7.3 (trixie-backports) into $QS_CACHE/source and
+# the tree must be a 7.3.y. 6.12 keeps the object directories it always had.
+QS_BASE=${QS_BASE:-6.12}
+case $QS_BASE in
+6.12)
+	QS_KERNEL_VERSION=6.12.117
+	QS_SOURCE_TARBALL=${QS_SOURCE_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
+	QS_SRC=$QS_BUILD/linux-$QS_KERNEL_VERSION
+	QS_BASE_SUFFIX=
+	;;
+7.3)
+	QS_KERNEL_VERSION=7.3
+	QS_SOURCE_TARBALL=${QS_SOURCE_TARBALL:-$QS_CACHE/source/linux-source-7.3.tar.xz}
+	QS_SRC=$QS_BUILD/linux-7.3
+	QS_BASE_SUFFIX=-7.3
+	;;
+*)
+	printf 'error: unsupported QS_BASE=%s (6.12, 7.3)\n' "$QS_BASE" >&2
+	exit 1
+	;;
+esac
+QS_PATCHES=${QS_PATCHES:-$QS_ROOT/patches/linux-$QS_BASE}
+
 # Per QS_ARCH: the kernel's config fragments and object directory, the
 # compiler prefix (the kernel and the guest programs alike), the kernel
 # image under the object directory, the QEMU binary and its Debian package.
@@ -33,7 +54,7 @@ export CCACHE_NOHASHDIR=true
 case $QS_ARCH in
 arm64)
 	QS_DEFAULT_CONFIGS="lab debug"
-	QS_OBJ=${QS_OBJ:-$QS_BUILD/obj-arm64-debug}
+	QS_OBJ=${QS_OBJ:-$QS_BUILD/obj-arm64-debug$QS_BASE_SUFFIX}
 	QS_CROSS_COMPILE=aarch64-linux-gnu-
 	QS_IMAGE=arch/arm64/boot/Image
 	QS_QEMU=qemu-system-aarch64
@@ -41,7 +62,7 @@ arm64)
 	;;
 x86_64)
 	QS_DEFAULT_CONFIGS=lab
-	QS_OBJ=${QS_OBJ:-$QS_BUILD/obj-$QS_ARCH}
+	QS_OBJ=${QS_OBJ:-$QS_BUILD/obj-$QS_ARCH$QS_BASE_SUFFIX}
 	QS_CROSS_COMPILE=
 	QS_IMAGE=arch/x86/boot/bzImage
 	QS_QEMU=qemu-system-x86_64
@@ -76,7 +97,7 @@ qs_metrics() {
 	{ print }'
 }
 
-# The patch file names of patches/linux-6.12/series, in order: blank lines
+# The patch file names of patches/linux-$QS_BASE/series, in order: blank lines
 # and everything after a '#' are ignored.
 qs_series_patches() {
 	local line

@@ -1,20 +1,25 @@
 #!/usr/bin/env bash
-# Extract Debian's linux-source-6.12 under build/ and apply the quietsync
-# series. Idempotent: the tree is re-extracted from the tarball only when the
-# series file or a patch it lists changed (or the tree is missing).
+# Extract Debian's linux-source-$QS_BASE under build/ and apply the quietsync
+# series of that base. Idempotent: the tree is re-extracted from the tarball
+# only when the tarball, the series file or a patch it lists changed (or the
+# tree is missing). QS_BASE=7.3 first fetches the newest linux-source-7.3
+# from the archive (trixie-backports, through lab/archive.sh: the host's apt
+# sources are not touched) into $QS_CACHE/source.
 set -euo pipefail
 # shellcheck source=lab/env.sh
 . "$(dirname "$0")/env.sh"
+# shellcheck source=lab/archive.sh
+. "$(dirname "$0")/archive.sh"
 
 source_stamp() {
 	{
 		echo "version $QS_KERNEL_VERSION"
-		stat -c 'tarball %s %Y' "$QS_SOURCE_TARBALL"
+		stat -c 'tarball %n %s %Y' "$QS_SOURCE_TARBALL"
 		sha256sum "$QS_PATCHES/series"
 		local p
 		for p in $(qs_series_patches); do
 			[ -f "$QS_PATCHES/$p" ] ||
-				qs_die "patches/linux-6.12/series lists '$p', which does not exist"
+				qs_die "patches/linux-$QS_BASE/series lists '$p', which does not exist"
 			sha256sum "$QS_PATCHES/$p"
 		done
 	} | sha256sum | cut -d' ' -f1
@@ -34,8 +39,35 @@ extract_tarball() {
 	# series still rebuilds the objects it had changed.
 	tar -xJ --touch -f "$QS_SOURCE_TARBALL" -C "$dest" --strip-components=1
 	version=$(tree_version "$dest")
-	[ "$version" = "$QS_KERNEL_VERSION" ] ||
-		qs_die "$QS_SOURCE_TARBALL holds Linux $version, but lab/env.sh pins $QS_KERNEL_VERSION: install linux-source-6.12 at the pinned version (lab/packages.txt) or update the pin"
+	case $version in
+	"$QS_KERNEL_VERSION") ;;
+	"$QS_KERNEL_VERSION".*) [ "$QS_BASE" = 7.3 ] ||
+		qs_die "$QS_SOURCE_TARBALL holds Linux $version, but lab/env.sh pins $QS_KERNEL_VERSION" ;;
+	*) qs_die "$QS_SOURCE_TARBALL holds Linux $version, but lab/env.sh pins $QS_KERNEL_VERSION: install linux-source-$QS_BASE at the pinned version (lab/packages.txt) or update the pin" ;;
+	esac
+	echo "$version" > "$dest/.quietsync-version"
+}
+
+# QS_BASE=7.3: the newest linux-source-7.3 the archive offers, its tarball
+# kept at $QS_SOURCE_TARBALL (one version at a time) and its Debian version
+# beside it.
+fetch_source_from_archive() {
+	local pkg=linux-source-$QS_BASE dir=$QS_CACHE/source version deb
+	archive_ready
+	version=$(archive_version "$pkg")
+	[ -n "$version" ] || qs_die "the archive offers no $pkg (suites: $QS_ARCHIVE_SUITES)"
+	if [ -f "$QS_SOURCE_TARBALL" ] && [ "$(cat "$QS_SOURCE_TARBALL.version" 2> /dev/null)" = "$version" ]; then
+		return 0
+	fi
+	qs_log "source: fetching $pkg $version from Debian's archive (about 170 MB)"
+	rm -rf "$dir/debs"
+	archive_download "$dir/debs" "$pkg"
+	deb=$(ls "$dir"/debs/"${pkg}"_*.deb)
+	dpkg-deb --fsys-tarfile "$deb" | tar -xO "./usr/src/$pkg.tar.xz" > "$QS_SOURCE_TARBALL.tmp" ||
+		qs_die "$deb holds no usr/src/$pkg.tar.xz"
+	mv "$QS_SOURCE_TARBALL.tmp" "$QS_SOURCE_TARBALL"
+	echo "$version" > "$QS_SOURCE_TARBALL.version"
+	rm -rf "$dir/debs"
 }
 
 apply_series() {
@@ -47,7 +79,7 @@ apply_series() {
 		if ! patch -d "$dest" -p1 --batch --forward --silent --dry-run \
 			< "$QS_PATCHES/$p" > "$QS_BUILD/patch-error.log" 2>&1; then
 			cat "$QS_BUILD/patch-error.log" >&2
-			qs_die "patch $p (number $n in patches/linux-6.12/series) does not apply to Linux $QS_KERNEL_VERSION"
+			qs_die "patch $p (number $n in patches/linux-$QS_BASE/series) does not apply to Linux $(cat "$dest/.quietsync-version")"
 		fi
 		patch -d "$dest" -p1 --batch --forward --silent < "$QS_PATCHES/$p"
 	done
@@ -56,9 +88,12 @@ apply_series() {
 
 main() {
 	local stamp tmp
-	[ -f "$QS_SOURCE_TARBALL" ] ||
-		qs_die "$QS_SOURCE_TARBALL is missing: apt-get install linux-source-6.12 (or run 'make deps')"
 	mkdir -p "$QS_BUILD"
+	if [ "$QS_BASE" = 7.3 ] && [ -z "${QS_SOURCE_NO_FETCH:-}" ]; then
+		fetch_source_from_archive
+	fi
+	[ -f "$QS_SOURCE_TARBALL" ] ||
+		qs_die "$QS_SOURCE_TARBALL is missing: apt-get install linux-source-$QS_BASE (or run 'make deps')"
 	stamp=$(source_stamp)
 	if [ -f "$QS_SRC/.quietsync-stamp" ] &&
 		[ "$(cat "$QS_SRC/.quietsync-stamp")" = "$stamp" ]; then

@@ -12,7 +12,7 @@
 #          run COMMAND inside it (chroot, as root), each host folder SRC
 #          bind-mounted at DST in a private mount namespace that ends with
 #          the command: nothing is mounted on the host afterwards
-# NAME: trixie.
+# NAME: trixie (module builds for Debian 13 kernels), sid (herd7).
 set -euo pipefail
 # shellcheck source=lab/env.sh
 . "$(dirname "$0")/env.sh"
@@ -25,7 +25,21 @@ QS_MIRROR=${QS_MIRROR:-http://deb.debian.org}
 userland_packages() {
 	case $1 in
 	trixie) echo "make gcc-14 libc6-dev libelf1t64 libssl3t64 zlib1g pahole" ;;
-	*) qs_die "unknown userland '$1': trixie" ;;
+	# herd7, which runs the kernel memory model's litmus tests, is packaged
+	# only in sid (it needs glibc 2.42).
+	sid) echo "herdtools7" ;;
+	*) qs_die "unknown userland '$1': trixie, sid" ;;
+	esac
+}
+
+# sid's Release file is valid for a week and re-signed daily; a mirror that
+# lags (the one these machines reach served one expired for 24 days on
+# 2026-11-30) would fail the whole userland. The signature is still checked:
+# only the date is not, and only for sid, which herd7 alone comes from.
+userland_aptopts() {
+	case $1 in
+	sid) echo 'Acquire::Check-Valid-Until "false"' ;;
+	*) echo 'Acquire::Languages "none"' ;;
 	esac
 }
 
@@ -48,7 +62,7 @@ ensure_userland() {
 	mkdir -p "$(dirname "$dir")"
 	qs_log "userland: making a Debian $name userland with mmdebstrap ($pkgs; about 40 s)"
 	if ! mmdebstrap --mode=root --variant=apt --include="${pkgs// /,}" \
-		--aptopt='Acquire::Languages "none"' \
+		--aptopt='Acquire::Languages "none"' --aptopt="$(userland_aptopts "$name")" \
 		--keyring=/usr/share/keyrings/debian-archive-keyring.gpg \
 		"$name" "$tmp" "$QS_MIRROR/debian" > "$QS_BUILD/userland-$name.log" 2>&1; then
 		tail -n 20 "$QS_BUILD/userland-$name.log" >&2

@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
 # Check every variant of model/sync.pml under TSO and the weaker memory model
-# with spin, print a table of verdicts (states stored, seconds) and write
+# with spin, print a table of verdicts (states stored, seconds), then run
+# the litmus tests of model/litmus/ in the kernel's own memory model (LKMM,
+# tools/memory-model of the 7.3 tree) with herd7, and write
 # build/report/model.json. Exit 1 if any verdict differs from the one
-# model/variants.txt expects; the counterexample of every violation is kept
-# as a readable trail in build/model/VARIANT-MEMORY.trail.txt, and the
-# verdicts as "name tso weak" lines in build/model/verdicts.txt.
+# model/variants.txt, or a litmus test's "Result:" line, expects; the
+# counterexample of every violation is kept as a readable trail in
+# build/model/VARIANT-MEMORY.trail.txt, the verdicts as "name tso weak"
+# lines in build/model/verdicts.txt and "name verdict expected" lines in
+# build/model/litmus.txt.
 #
-# Usage: model/run.sh [VARIANT...]
+# herd7 is packaged only in sid (it needs glibc 2.42): it runs in the sid
+# userland of lab/userland.sh (root, cached outside the clone); the LKMM
+# comes from Debian's linux-source-7.3 (lab/source.sh with QS_BASE=7.3).
+#
+# Usage: model/run.sh [VARIANT...]   (QS_MODEL_LITMUS=0: spin only)
 set -euo pipefail
 # shellcheck source=lab/env.sh
 . "$(dirname "$0")/../lab/env.sh"
@@ -40,9 +48,51 @@ check_one() {
 		"$(printf '%s\n' "$out" | sed -n 's/^pan: elapsed time \([0-9.e+-]*\) seconds.*/\1/p')"
 }
 
+# The expected verdict a litmus test states in its header ("Result: Never"),
+# written down before herd7 first ran it.
+litmus_expected() {
+	sed -n 's/^ \* Result: \([A-Za-z]*\).*/\1/p' "$1" | head -n 1
+}
+
+# Run every model/litmus/*.litmus with herd7 in the sid userland against
+# the 7.3 tree's tools/memory-model; print a table, write litmus.txt and
+# litmus.json; return 1 if a verdict is not the expected one.
+run_litmus() {
+	local lkmm=$QS_BUILD/linux-7.3/tools/memory-model out f name verdict want bad=0
+	local json='{}'
+	[ "$(id -u)" -eq 0 ] || qs_die "herd7 runs in a sid userland (chroot): run as root, or QS_MODEL_LITMUS=0 for spin alone"
+	[ -f "$lkmm/linux-kernel.cfg" ] || QS_BASE=7.3 "$QS_ROOT/lab/source.sh" >&2
+	[ -f "$lkmm/linux-kernel.cfg" ] || qs_die "no LKMM in $lkmm after lab/source.sh"
+	qs_log "model: herd7 on $(find "$QS_ROOT/model/litmus" -name '*.litmus' | wc -l) litmus tests (LKMM of $(cat "$QS_BUILD/linux-7.3/.quietsync-version"))"
+	out=$("$QS_ROOT/lab/userland.sh" sid "$lkmm:/lkmm" "$QS_ROOT/model/litmus:/litmus" -- \
+		sh -c 'cd /lkmm && herd7 -conf linux-kernel.cfg /litmus/*.litmus' 2>&1) ||
+		qs_die "herd7 failed: $(tail -n 5 <<< "$out")"
+	printf '%s\n' "$out" > "$WORK/herd7.log"
+	: > "$WORK/litmus.txt"
+	printf '\n%-36s %-10s %-10s\n' "litmus test (herd7, LKMM)" verdict expected
+	for f in "$QS_ROOT"/model/litmus/*.litmus; do
+		name=$(basename "$f" .litmus)
+		want=$(litmus_expected "$f")
+		[ -n "$want" ] || qs_die "$f states no expected verdict (a ' * Result: Never|Sometimes' line)"
+		verdict=$(awk -v n="$name" '$1 == "Observation" && $2 == n { print $3 }' <<< "$out")
+		printf '%-36s %-10s %-10s' "$name" "${verdict:-none}" "$want"
+		if [ "$verdict" != "$want" ]; then
+			printf '  DIFFERS'
+			bad=1
+		fi
+		echo
+		echo "$name ${verdict:-none} $want" >> "$WORK/litmus.txt"
+		json=$(jq -c --arg n "$name" --arg v "${verdict:-none}" --arg e "$want" \
+			'.[$n] = {verdict: $v, expected: $e, agrees: ($v == $e)}' <<< "$json")
+	done
+	printf '%s\n' "$json" > "$WORK/litmus.json"
+	return "$bad"
+}
+
 main() {
 	local name policy mb ct nmi want_tso want_weak tso weak json="" bad=0 only=" $* "
 	command -v spin > /dev/null || qs_die "spin is missing: apt-get install spin"
+	command -v jq > /dev/null || qs_die "jq is missing: apt-get install jq"
 	mkdir -p "$WORK" "$QS_REPORT"
 	: > "$WORK/verdicts.txt"
 	printf '%-26s %-22s %-22s\n' variant "TSO (states, s)" "weak (states, s)"
@@ -59,10 +109,16 @@ main() {
 		fi
 		echo
 		echo "$name ${tso[0]} ${weak[0]}" >> "$WORK/verdicts.txt"
-		json="$json${json:+, }\"$name\": {\"tso\": \"${tso[0]}\", \"weak\": \"${weak[0]}\", \"states\": {\"tso\": ${tso[1]}, \"weak\": ${weak[1]}}}"
+		json=$(jq -c --arg n "$name" --arg t "${tso[0]}" --arg w "${weak[0]}" \
+			--argjson st "${tso[1]}" --argjson sw "${weak[1]}" \
+			'.[$n] = {tso: $t, weak: $w, states: {tso: $st, weak: $sw}}' <<< "${json:-{\}}")
 	done < "$QS_ROOT/model/variants.txt"
 	[ -n "$json" ] || qs_die "no variant matched: $*"
-	echo "{$json}" > "$QS_REPORT/model.json"
+	if [ "${QS_MODEL_LITMUS:-1}" = 1 ] && [ "$only" = "  " ]; then
+		run_litmus || bad=1
+		json=$(jq -c --slurpfile l "$WORK/litmus.json" '. + {litmus: $l[0]}' <<< "$json")
+	fi
+	jq . <<< "$json" > "$QS_REPORT/model.json"
 	qs_log "model: $QS_REPORT/model.json; trails of violations in $WORK/*.trail.txt"
 	return "$bad"
 }

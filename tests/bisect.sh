@@ -3,7 +3,8 @@
 # build/bisect gets the patches one at a time, and after each the lab
 # kernel (the lab .config through olddefconfig) is built. Not part of the
 # default make check (about 15 minutes cold, a few warm): run it with
-# make check-bisect before changing the series.
+# make check-bisect before changing the series (QS_BASE=7.3 make
+# check-bisect for the mainline series; each base has its own tree).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=tests/lib.sh
@@ -11,11 +12,12 @@ cd "$(dirname "$0")/.."
 # shellcheck source=lab/env.sh
 . lab/env.sh
 
-tree=$QS_BUILD/bisect/linux
-obj=$QS_BUILD/bisect/obj
+bisect=$QS_BUILD/bisect$QS_BASE_SUFFIX
+tree=$bisect/linux
+obj=$bisect/obj
 
 [ -f "$QS_OBJ/.config" ] || { t_fail "lab kernel configured" "run make kernel first"; t_finish; }
-rm -rf "$QS_BUILD/bisect"
+rm -rf "$bisect"
 mkdir -p "$tree" "$obj"
 qs_log "bisect: extracting a separate tree"
 tar -xJ --touch -f "$QS_SOURCE_TARBALL" -C "$tree" --strip-components=1
@@ -31,10 +33,10 @@ for p in "${patches[@]}"; do
 	make -s -C "$tree" O="$obj" ARCH="$QS_ARCH" olddefconfig > /dev/null
 	qs_log "bisect: building with patches 1-$n"
 	if make -s -C "$obj" ARCH="$QS_ARCH" CC="ccache gcc" -j"$(nproc)" bzImage \
-		> "$QS_BUILD/bisect/build-$n.log" 2>&1; then
+		> "$bisect/build-$n.log" 2>&1; then
 		t_pass "builds with patches 1-$n ($p)"
 	else
-		t_fail "builds with patches 1-$n ($p)" "$(grep -m2 -E 'error' "$QS_BUILD/bisect/build-$n.log" | tr '\n' ' ')"
+		t_fail "builds with patches 1-$n ($p)" "$(grep -m2 -E 'error' "$bisect/build-$n.log" | tr '\n' ' ')"
 	fi
 done
 t_finish

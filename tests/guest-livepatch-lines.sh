@@ -2,10 +2,7 @@
 # The livepatch on the stock kernels of every covered line beyond the two
 # verified 6.12.117+deb12 ones (tests/guest-livepatch.sh and -rt): the
 # newest release of Debian 13's 6.12, Debian 12's 6.1 and Debian 13
-# backports' 7.3, each flavour, unmodified, fetched and not installed
-# (but 7.3's PREEMPT_RT kernel, which stops at SMP bring-up under TCG
-# here, "Timer migration" its last line, before any of our code runs: its
-# module is built by tests/livepatch-build.sh, not booted);
+# backports' 7.3, each flavour, unmodified, fetched and not installed;
 # "checked" unless livepatch/verified.env lists them. Standard flavours run
 # the collapse scenario, PREEMPT_RT ones hugetlb unsharing. Counts are
 # exact, so 200 operations per phase do (the bounds are per 1,000); 20
@@ -25,7 +22,8 @@ KERNELS="deb13-6.12 amd64 5
 deb13-6.12 rt-amd64 5
 deb12-6.1 amd64 20
 deb12-6.1 rt-amd64 5
-deb13-7.3 amd64 20"
+deb13-7.3 amd64 20
+deb13-7.3 rt-amd64 5"
 
 while read -r set flavour cycles; do
 	rc=0

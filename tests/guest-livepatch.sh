@@ -51,13 +51,18 @@ t_pass "$flavor: livepatch modules built"
 status=$(jq -r .status "$QS_BUILD/livepatch/$release/livepatch.json")
 line=$(jq -r .line "$QS_BUILD/livepatch/$release/livepatch.json")
 # Before 6.4 no csd trace events: the guest counts with a kprobe event.
+# So does 7.3's PREEMPT_RT kernel: with trace_event=csd:csd_function_entry
+# on its command line it stops at SMP bring-up under TCG here ("Timer
+# migration" its last line, 3 of 3 boots, 2 and 4 vCPUs), and boots with
+# the kprobe event, or with no event at all.
 sync_event=csd
 [ "$line" != 6.1 ] || sync_event=kprobe
+[ "$line $flavor" != "7.3 rt-amd64" ] || sync_event=kprobe
 
-# 500 operations per window keep make check near 10 minutes warm; the
-# bounds are per 1,000 (broadcast >= 450 of 500, quiet <= 10 of 500), and
-# make demo measures 1,000.
-export QS_COLLAPSES=${QS_COLLAPSES:-500}
+# Counts are exact, so 200 operations per window do: the bounds are per
+# 1,000 (before and disabled >= 180 of 200, enabled <= 4 of 200), and make
+# demo measures 1,000. (500 until the mainline series needed the time.)
+export QS_COLLAPSES=${QS_COLLAPSES:-200}
 rc=0
 # About 5 minutes under TCG on 2 cores for the standard flavor (its
 # windows and 20 cycles), 2 for PREEMPT_RT; 900 s leaves room for a loaded

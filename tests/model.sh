@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The formal model: every variant of model/variants.txt gets, under TSO and
-# under the weaker memory model, the verdict the table there states.
+# under the weaker memory model, the verdict the table there states; every
+# litmus test of model/litmus/ gets from herd7, in the kernel's memory
+# model, the verdict its "Result:" line states, and model.json records it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=tests/lib.sh
@@ -18,4 +20,29 @@ while read -r name _ _ _ _ want_tso want_weak; do
 		t_fail "$name: TSO $want_tso, weak $want_weak" "spin says: ${got:-nothing}"
 	fi
 done < model/variants.txt
+for f in model/litmus/*.litmus; do
+	name=$(basename "$f" .litmus)
+	want=$(sed -n 's/^ \* Result: \([A-Za-z]*\).*/\1/p' "$f" | head -n 1)
+	got=$(jq -r --arg n "$name" '.litmus[$n].verdict // empty' "$QS_REPORT/model.json" 2> /dev/null || true)
+	if [ -n "$want" ] && [ "$got" = "$want" ]; then
+		t_pass "litmus $name: $want"
+	else
+		t_fail "litmus $name: ${want:-no expected verdict}" "herd7 says: ${got:-nothing} (build/model/herd7.log)"
+	fi
+done
+# The verdicts the argument rests on, whatever the files' headers say: the
+# 2023 predicate can lose a walker, the quiet rule and patch 2 cannot.
+while read -r name want; do
+	got=$(jq -r --arg n "$name" '.litmus[$n].verdict // empty' "$QS_REPORT/model.json" 2> /dev/null || true)
+	if [ "$got" = "$want" ]; then
+		t_pass "litmus: $name is $want in LKMM"
+	else
+		t_fail "litmus: $name is $want in LKMM" "herd7 says ${got:-nothing}"
+	fi
+done <<- 'EOF'
+	seed-as-posted Sometimes
+	quiet-eqs-exit Never
+	quiet-eqs-entry-acquire Never
+	mm-cpumask-sb Never
+EOF
 t_finish

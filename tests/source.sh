@@ -12,13 +12,15 @@ cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
+# make_tarball OUT SUBLEVEL [VERSION PATCHLEVEL]: a stand-in source tarball.
 make_tarball() {
-	local out=$1 sublevel=$2 dir=$tmp/mk/linux-source-6.12
+	local out=$1 sublevel=$2 version=${3:-6} patchlevel=${4:-12} dir=$tmp/mk/linux-source
 	rm -rf "$tmp/mk"
 	mkdir -p "$dir/mm"
-	printf 'VERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = %s\nEXTRAVERSION =\n' "$sublevel" > "$dir/Makefile"
+	printf 'VERSION = %s\nPATCHLEVEL = %s\nSUBLEVEL = %s\nEXTRAVERSION =\n' \
+		"$version" "$patchlevel" "$sublevel" > "$dir/Makefile"
 	printf 'int sync_one(void)\n{\n\treturn 0;\n}\n' > "$dir/mm/mmu_gather.c"
-	tar -cJf "$out" -C "$tmp/mk" linux-source-6.12
+	tar -cJf "$out" -C "$tmp/mk" linux-source
 }
 
 make_patch() {
@@ -82,4 +84,29 @@ TARBALL=$tmp/other.tar.xz t_expect "another kernel version is refused" 1 \
 	"holds Linux 6.12.99, but lab/env.sh pins $QS_KERNEL_VERSION" run_source
 TARBALL=$tmp/none.tar.xz t_expect "a missing tarball names the package" 1 \
 	'apt-get install linux-source-6.12' run_source
+
+# The 7.3 base follows the archive: any 7.3.y is taken (QS_SOURCE_NO_FETCH:
+# the stand-in tarball, not the archive's), another line is refused, and a
+# patch that no longer applies names the version it met.
+# shellcheck disable=SC2317 # called through t_expect
+run_source_73() {
+	env QS_BASE=7.3 QS_SOURCE_NO_FETCH=1 QS_BUILD="$tmp/build" QS_PATCHES="$tmp/patches" \
+		QS_SOURCE_TARBALL="$TARBALL" lab/source.sh
+}
+make_tarball "$tmp/73.tar.xz" 9 7 3
+make_tarball "$tmp/74.tar.xz" 1 7 4
+: > "$tmp/patches/series"
+TARBALL=$tmp/73.tar.xz t_expect "7.3 base: a newer 7.3.y is taken" 0 'series is empty' run_source_73
+if [ "$(cat "$tmp/build/linux-7.3/.quietsync-version" 2> /dev/null)" = 7.3.9 ]; then
+	t_pass "7.3 base: the tree records the version it holds"
+else
+	t_fail "7.3 base: the tree records the version it holds" "no build/linux-7.3/.quietsync-version 7.3.9"
+fi
+TARBALL=$tmp/74.tar.xz t_expect "7.3 base: another line is refused" 1 \
+	'holds Linux 7.4.1, but lab/env.sh pins 7.3' run_source_73
+make_patch "$tmp/patches/0001-one.patch" 5 6
+printf '0001-one.patch\n' > "$tmp/patches/series"
+TARBALL=$tmp/73.tar.xz t_expect "7.3 base: a patch that no longer applies names the version" 1 \
+	'0001-one.patch \(number 1 in patches/linux-7.3/series\) does not apply to Linux 7.3.9' run_source_73
+t_expect "an unknown base is refused" 1 'unsupported QS_BASE=5.10 \(6.12, 7.3\)' env QS_BASE=5.10 lab/source.sh
 t_finish

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# The series for mainline (patches/linux-7.3) on Debian's newest
+# linux-source-7.3, fetched from trixie-backports by lab/source.sh:
+#   - the patches as a maintainer receives them (tests/patches.sh: format,
+#     checkpatch --strict, sparse), on the 7.3 tree;
+#   - x86_64: the lab kernel of the 7.3 tree, booted with the lab's
+#     isolation command line: KUnit at boot, the debugfs ABI, both IPI
+#     scenarios (collapse, hugetlb unsharing) under every policy, with the
+#     bounds of the 6.12 lab (guest/init, suite "collapse");
+#   - arm64: the same on a cross-built 7.3 lab kernel (configs/arm64.config
+#     + lab, no KASAN: the scenarios need no debug build, and the arm64
+#     race stress and negative control stay on 6.12, tests/arm64.sh, where
+#     the allocation-failure path still syncs with the IPI);
+#   - build/report/mainline.json: {"arches": {"x86_64": {"kernel": ...,
+#     "scenarios": {...}}, "arm64": {...}}}, each scenario the per-scenario
+#     object of demo.json.
+# QS_COLLAPSES (default 200: counts are exact and the bounds per 1,000).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export QS_BASE=7.3
+# shellcheck source=tests/lib.sh
+. tests/lib.sh
+# shellcheck source=lab/env.sh
+. lab/env.sh
+
+export QS_COLLAPSES=${QS_COLLAPSES:-200}
+
+# The guest assertions of one lab/vm.sh run, then the run's own verdict.
+run_guest() {
+	local rc=0
+	"$@" || rc=$?
+	[ "$rc" -eq 0 ] || QS_TEST_FAILED=1
+}
+
+# scenario_on ARCH: build the 7.3 lab kernel for ARCH, boot it with the
+# guest suite "collapse" and write build/report/mainline-ARCH.json.
+scenario_on() {
+	local arch=$1 obj configs=lab
+	obj=$QS_BUILD/obj-$arch-7.3
+	export QS_ARCH=$arch QS_OBJ=$obj QS_CONFIGS=$configs
+	t_step "$arch: 7.3 config merged and verified" lab/config.sh
+	if [ "$arch" = x86_64 ]; then
+		t_expect "$arch: 7.3 selects ARCH_HAS_MM_CPUMASK (patch 2)" 0 \
+			'^CONFIG_ARCH_HAS_MM_CPUMASK=y$' cat "$obj/.config"
+	else
+		t_expect "$arch: 7.3 frees page tables with MMU_GATHER_RCU_TABLE_FREE" 0 \
+			'^CONFIG_MMU_GATHER_RCU_TABLE_FREE=y$' cat "$obj/.config"
+	fi
+	t_step "$arch: 7.3 kernel built" lab/build.sh
+	t_step "$arch: guest programs and initramfs built" lab/initramfs.sh
+	# Under TCG without KASAN a collapse takes a few ms on either arch;
+	# 1200 s is room for a loaded machine before calling it a hang.
+	QS_TIMEOUT=1200 QS_RUN_NAME=mainline-collapse run_guest lab/vm.sh collapse
+	if lab/report.sh "$QS_BUILD/runs/$arch-mainline-collapse" "mainline-$arch" \
+		> "$QS_BUILD/mainline-$arch.txt"; then
+		t_pass "$arch: 7.3 report written"
+	else
+		t_fail "$arch: 7.3 report written" "lab/report.sh failed"
+	fi
+	unset QS_ARCH QS_OBJ QS_CONFIGS
+}
+
+# The bounds issue 17 names, from the report: per 1,000 operations, quiet
+# at most 20 sync IPIs on CPUs 1 (idle) and 2 (other process), broadcast at
+# least 900 on each.
+check_bounds() {
+	local arch=$1 json=$QS_REPORT/mainline-$1.json scenario out
+	for scenario in collapse hugetlb-unshare; do
+		out=$(jq -r --arg s "$scenario" '
+			def ipis($sc; $p; $c):
+				(first($sc.policies[$p].cpus[]? | select(.cpu == $c) | .sync_ipis) // -1);
+			.scenarios[$s] as $sc
+			| [ipis($sc; "quiet"; 1), ipis($sc; "quiet"; 2),
+			   ipis($sc; "broadcast"; 1), ipis($sc; "broadcast"; 2), ($sc.operations // 0)]
+			| @tsv' "$json" 2> /dev/null || true)
+		read -r qi qo bi bo n <<< "${out:-x x x x 0}"
+		if [ "${n:-0}" -gt 0 ] 2> /dev/null && [ "$qi" -ge 0 ] && [ "$qo" -ge 0 ] &&
+			[ $((qi * 1000)) -le $((20 * n)) ] && [ $((qo * 1000)) -le $((20 * n)) ] &&
+			[ $((bi * 1000)) -ge $((900 * n)) ] && [ $((bo * 1000)) -ge $((900 * n)) ]; then
+			t_pass "$arch $scenario: quiet $qi/$qo, broadcast $bi/$bo sync IPIs on CPUs 1/2 per $n"
+		else
+			t_fail "$arch $scenario: quiet <= 20 and broadcast >= 900 per 1,000 on CPUs 1/2" \
+				"quiet ${qi:-?}/${qo:-?}, broadcast ${bi:-?}/${bo:-?} per ${n:-?} ($json)"
+		fi
+	done
+}
+
+t_step "7.3 source fetched, extracted and patched" lab/source.sh
+t_pass "7.3 tree is Linux $(cat "$QS_SRC/.quietsync-version") ($(cat "$QS_SOURCE_TARBALL.version" 2> /dev/null || echo "from $QS_SOURCE_TARBALL"))"
+# Every result of the series checks, named as on 6.12 with "7.3: " before.
+patches_rc=0
+tests/patches.sh > "$QS_BUILD/tests/mainline-patches.out" || patches_rc=$?
+sed 's/^\(\(not \)\?ok \)/\17.3: /' "$QS_BUILD/tests/mainline-patches.out"
+[ "$patches_rc" -eq 0 ] || QS_TEST_FAILED=1
+
+scenario_on x86_64
+check_bounds x86_64
+scenario_on arm64
+check_bounds arm64
+
+if jq -n --slurpfile x "$QS_REPORT/mainline-x86_64.json" --slurpfile a "$QS_REPORT/mainline-arm64.json" \
+	--arg base "$(cat "$QS_SRC/.quietsync-version")" \
+	--arg debian "$(cat "$QS_SOURCE_TARBALL.version" 2> /dev/null || echo unknown)" '
+	def arch($r): {kernel: $r.kernel, accel: $r.accel, vcpus: $r.vcpus, scenarios: $r.scenarios};
+	{base: $base, debian_source: $debian,
+	 arches: {x86_64: arch($x[0]), arm64: arch($a[0])}}' > "$QS_REPORT/mainline.json"; then
+	t_pass "mainline.json written (x86_64 and arm64)"
+else
+	t_fail "mainline.json written" "a per-arch report is missing"
+fi
+t_finish
