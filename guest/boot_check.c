@@ -110,7 +110,7 @@ int main(void)
 		 * with a kprobe event on the callback, created and enabled
 		 * from the command line (kprobe_event=, lab/vm.sh).
 		 */
-		ktap_diag("no csd events; kprobe_event: command line '%s', %s %s",
+		ktap_diag("sync IPIs counted by a kprobe event: command line '%s', %s %s",
 			  want, QS_SYNC_KPROBE_SET_EVENT,
 			  event_enabled(QS_SYNC_KPROBE_SET_EVENT) ? "enabled" : "not enabled");
 		ktap_result(&k, strstr(want, QS_SYNC_CALLBACK) != NULL,

@@ -92,8 +92,11 @@ main() {
 	if [ "$QS_BASE" = 7.3 ] && [ -z "${QS_SOURCE_NO_FETCH:-}" ]; then
 		fetch_source_from_archive
 	fi
-	[ -f "$QS_SOURCE_TARBALL" ] ||
+	if [ ! -f "$QS_SOURCE_TARBALL" ]; then
+		[ "$QS_BASE" = 6.12 ] ||
+			qs_die "$QS_SOURCE_TARBALL is missing: run lab/source.sh without QS_SOURCE_NO_FETCH to fetch linux-source-$QS_BASE from Debian's archive"
 		qs_die "$QS_SOURCE_TARBALL is missing: apt-get install linux-source-$QS_BASE (or run 'make deps')"
+	fi
 	stamp=$(source_stamp)
 	if [ -f "$QS_SRC/.quietsync-stamp" ] &&
 		[ "$(cat "$QS_SRC/.quietsync-stamp")" = "$stamp" ]; then

@@ -108,5 +108,7 @@ make_patch "$tmp/patches/0001-one.patch" 5 6
 printf '0001-one.patch\n' > "$tmp/patches/series"
 TARBALL=$tmp/73.tar.xz t_expect "7.3 base: a patch that no longer applies names the version" 1 \
 	'0001-one.patch \(number 1 in patches/linux-7.3/series\) does not apply to Linux 7.3.9' run_source_73
+TARBALL=$tmp/none.tar.xz t_expect "7.3 base: a missing tarball says how to fetch it" 1 \
+	'without QS_SOURCE_NO_FETCH to fetch linux-source-7.3' run_source_73
 t_expect "an unknown base is refused" 1 'unsupported QS_BASE=5.10 \(6.12, 7.3\)' env QS_BASE=5.10 lab/source.sh
 t_finish
