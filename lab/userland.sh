@@ -32,24 +32,20 @@ userland_packages() {
 	esac
 }
 
-# sid's Release file is valid for a week and re-signed daily; a mirror that
-# lags (the one these machines reach served one expired for 24 days on
-# 2026-11-30) would fail the whole userland. The signature is still checked:
-# only the date is not, and only for sid, which herd7 alone comes from.
-userland_aptopts() {
-	case $1 in
-	sid) echo 'Acquire::Check-Valid-Until "false"' ;;
-	*) echo 'Acquire::Languages "none"' ;;
-	esac
-}
-
 userland_stamp() {
 	echo "$1 $(userland_packages "$1") $QS_MIRROR"
 }
 
 ensure_userland() {
 	local name=$1 dir=$QS_CACHE/userland/$1 tmp pkgs
+	local aptopts=(--aptopt='Acquire::Languages "none"')
 	pkgs=$(userland_packages "$name")
+	# sid's Release file is valid for a week and re-signed daily; a mirror
+	# that lags (the one these machines reach served one expired for 24 days
+	# on 2026-11-30) would fail the whole userland. The signature is still
+	# checked: only the date is not, and only for sid, which herd7 alone
+	# comes from.
+	[ "$name" != sid ] || aptopts+=(--aptopt='Acquire::Check-Valid-Until "false"')
 	if [ -f "$dir/.quietsync-stamp" ] &&
 		[ "$(cat "$dir/.quietsync-stamp")" = "$(userland_stamp "$name")" ]; then
 		echo "$dir"
@@ -62,7 +58,7 @@ ensure_userland() {
 	mkdir -p "$(dirname "$dir")"
 	qs_log "userland: making a Debian $name userland with mmdebstrap ($pkgs; about 40 s)"
 	if ! mmdebstrap --mode=root --variant=apt --include="${pkgs// /,}" \
-		--aptopt='Acquire::Languages "none"' --aptopt="$(userland_aptopts "$name")" \
+		"${aptopts[@]}" \
 		--keyring=/usr/share/keyrings/debian-archive-keyring.gpg \
 		"$name" "$tmp" "$QS_MIRROR/debian" > "$QS_BUILD/userland-$name.log" 2>&1; then
 		tail -n 20 "$QS_BUILD/userland-$name.log" >&2

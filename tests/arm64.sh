@@ -21,13 +21,6 @@ export QS_ARCH=arm64
 # shellcheck source=lab/env.sh
 . lab/env.sh
 
-# The guest assertions of one lab/vm.sh run, then the run's own verdict.
-run_guest() {
-	local rc=0
-	"$@" || rc=$?
-	[ "$rc" -eq 0 ] || QS_TEST_FAILED=1
-}
-
 t_step "source extracted and patched" lab/source.sh
 t_step "arm64 config merged and verified" lab/config.sh
 # What the arm64 expectations rest on: tables always through
@@ -48,7 +41,7 @@ t_expect "guest programs are static arm64 executables" 0 'ARM aarch64.*staticall
 # window keep this part near 2 minutes (the non-KASAN 7.3 arm64 kernel of
 # tests/mainline.sh runs 200); the bounds are per 1,000 (quiet: at most 1
 # of 100, of either kind of IPI), make demo QS_ARCH=arm64 measures 1,000.
-QS_COLLAPSES=${QS_COLLAPSES:-100} QS_TIMEOUT=1200 run_guest lab/vm.sh collapse
+QS_COLLAPSES=${QS_COLLAPSES:-100} QS_TIMEOUT=1200 t_guest lab/vm.sh collapse
 if lab/report.sh "$QS_BUILD/runs/arm64-collapse" arm64-demo > "$QS_BUILD/arm64-demo.txt"; then
 	t_pass "arm64-demo report written"
 else
@@ -60,7 +53,7 @@ t_expect "arm64-demo.json has both scenarios and four policies" 0 \
 # KASAN and TCG: each stress run is its length plus about 10 s of set-up.
 QS_TIMEOUT=900 QS_RUN_NAME=safety-storm \
 	QS_CMDLINE_EXTRA="init_on_free=1 qs.stress_seconds=${QS_STRESS_SECONDS:-30}" \
-	run_guest lab/vm.sh safety-storm
+	t_guest lab/vm.sh safety-storm
 # Detection took 1 to 3 s when measured; 120 s is the bound. A walker that
 # read the freed table may first pin a page gup_test finds not pinned (its
 # WARN in gup_test.c): another symptom of the same bug, allowed; any other
@@ -69,6 +62,6 @@ QS_TIMEOUT=600 QS_RUN_NAME=safety-control \
 	QS_EXPECT_SPLAT='BUG: KASAN: use-after-free' \
 	QS_ALLOW_SPLAT='WARNING: CPU: [0-9]+ PID: [0-9]+ at [^ ]*mm/gup_test\.c:[0-9]+ gup_test_ioctl' \
 	QS_CMDLINE_EXTRA="init_on_free=1 qs.control_seconds=120" \
-	run_guest lab/vm.sh safety-control
+	t_guest lab/vm.sh safety-control
 lab/safety-report.sh >&2 || QS_TEST_FAILED=1
 t_finish

@@ -26,10 +26,7 @@ deb13-7.3 amd64 20
 deb13-7.3 rt-amd64 5"
 
 while read -r set flavour cycles; do
-	rc=0
-	QS_COLLAPSES=200 QS_CYCLES=$cycles tests/guest-livepatch.sh "$flavour" "$set" \
-		> "$QS_BUILD/tests/lines-$set-$flavour.out" || rc=$?
-	sed "s/^\(\(not \)\?ok \)/\1$set $flavour: /" "$QS_BUILD/tests/lines-$set-$flavour.out"
-	[ "$rc" -eq 0 ] || QS_TEST_FAILED=1
+	QS_COLLAPSES=200 QS_CYCLES=$cycles t_nested "$set $flavour: " \
+		"$QS_BUILD/tests/lines-$set-$flavour.out" tests/guest-livepatch.sh "$flavour" "$set"
 done <<< "$KERNELS"
 t_finish

@@ -45,6 +45,23 @@ t_step() {
 	fi
 }
 
+# t_guest CMD...: CMD prints its own results (a guest run through
+# lab/vm.sh); if it fails, the suite fails, and goes on.
+t_guest() {
+	"$@" || QS_TEST_FAILED=1
+}
+
+# t_nested PREFIX LOG CMD...: CMD is another suite (or one kernel's part of
+# one); its output is kept in LOG and its results printed with PREFIX
+# before their names; if it fails, this suite fails too, and goes on.
+t_nested() {
+	local prefix=$1 log=$2 rc=0
+	shift 2
+	"$@" > "$log" || rc=$?
+	sed "s/^\(\(not \)\?ok \)/\1$prefix/" "$log"
+	[ "$rc" -eq 0 ] || QS_TEST_FAILED=1
+}
+
 t_finish() {
 	exit "$QS_TEST_FAILED"
 }

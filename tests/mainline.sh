@@ -25,13 +25,6 @@ export QS_BASE=7.3
 
 export QS_COLLAPSES=${QS_COLLAPSES:-200}
 
-# The guest assertions of one lab/vm.sh run, then the run's own verdict.
-run_guest() {
-	local rc=0
-	"$@" || rc=$?
-	[ "$rc" -eq 0 ] || QS_TEST_FAILED=1
-}
-
 # scenario_on ARCH: build the 7.3 lab kernel for ARCH (lab/env.sh: the lab
 # fragment, build/obj-ARCH-7.3), boot it with the guest suite "collapse"
 # and write build/report/mainline-ARCH.json.
@@ -50,7 +43,7 @@ scenario_on() {
 	t_step "$arch: guest programs and initramfs built" lab/initramfs.sh
 	# Under TCG without KASAN a collapse takes a few ms on either arch;
 	# 1200 s is room for a loaded machine before calling it a hang.
-	QS_TIMEOUT=1200 QS_RUN_NAME=mainline-collapse run_guest lab/vm.sh collapse
+	QS_TIMEOUT=1200 QS_RUN_NAME=mainline-collapse t_guest lab/vm.sh collapse
 	if lab/report.sh "$QS_BUILD/runs/$arch-mainline-collapse" "mainline-$arch" \
 		> "$QS_BUILD/mainline-$arch.txt"; then
 		t_pass "$arch: 7.3 report written"
@@ -91,10 +84,7 @@ scenario_on x86_64
 check_bounds x86_64
 # Every result of the series checks, named as on 6.12 with "7.3: " before;
 # after the x86_64 kernel, whose configured tree sparse needs.
-patches_rc=0
-tests/patches.sh > "$QS_BUILD/tests/mainline-patches.out" || patches_rc=$?
-sed 's/^\(\(not \)\?ok \)/\17.3: /' "$QS_BUILD/tests/mainline-patches.out"
-[ "$patches_rc" -eq 0 ] || QS_TEST_FAILED=1
+t_nested "7.3: " "$QS_BUILD/tests/mainline-patches.out" tests/patches.sh
 
 scenario_on arm64
 check_bounds arm64
