@@ -11,12 +11,13 @@
 #   make model         check the formal model (spin) and the litmus tests (herd7)
 #   make livepatch     build the livepatch (QS_LP_KERNEL=$(uname -r): for that kernel)
 #   make tool          build quietsync-check (build/tool/quietsync-check)
+#   make deb           the Debian packages (build/deb/), checked with lintian
 
 SHELL := /bin/bash
 
 .PHONY: all help deps source config config-dry-run kernel kernel-debug \
 	initramfs demo bench \
-	model livepatch tool check list-checks clean
+	model livepatch tool deb check list-checks clean
 
 all: help
 
@@ -51,6 +52,9 @@ kernel-debug: source
 
 bench: kernel
 	lab/bench.sh
+
+deb: deps
+	lab/deb.sh
 
 model: deps
 	model/run.sh

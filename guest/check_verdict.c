@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Run quietsync-check inside the guest and assert its verdict, and that it
- * left tracefs as it found it.
+ * left tracefs (and the huge page reservation of its hugetlb load) as it
+ * found it.
  *
  * Usage: check_verdict LABEL EXIT VERDICT [-P POLICY] -- ARGS...
  *   LABEL names the results; EXIT and VERDICT (exposed, not-exposed, fixed
@@ -16,15 +17,16 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const tracefs_files[] = {
+static const char *const restored_files[] = {
 	QS_TRACEFS "/tracing_on",
 	QS_TRACEFS "/current_tracer",
 	QS_TRACEFS "/buffer_size_kb",
 	QS_TRACEFS "/events/csd/csd_function_entry/enable",
 	QS_TRACEFS "/events/csd/csd_function_entry/filter",
+	"/proc/sys/vm/nr_hugepages",
 };
 
-#define NFILES (sizeof(tracefs_files) / sizeof(tracefs_files[0]))
+#define NFILES (sizeof(restored_files) / sizeof(restored_files[0]))
 
 /* The tool's words for each verdict keyword. */
 static const char *verdict_words(const char *keyword)
@@ -43,7 +45,7 @@ static void snapshot(char out[][256])
 	unsigned long i;
 
 	for (i = 0; i < NFILES; i++)
-		if (read_file(tracefs_files[i], out[i], 256) < 0)
+		if (read_file(restored_files[i], out[i], 256) < 0)
 			strcpy(out[i], "(unreadable)");
 }
 
@@ -97,11 +99,11 @@ int main(int argc, char **argv)
 
 	for (i = 0; i < NFILES; i++)
 		if (strcmp(before[i], after[i])) {
-			ktap_diag("%s: '%s' before, '%s' after", tracefs_files[i],
+			ktap_diag("%s: '%s' before, '%s' after", restored_files[i],
 				  before[i], after[i]);
 			same = false;
 		}
-	snprintf(name, sizeof(name), "%s_tracefs_restored", label);
+	snprintf(name, sizeof(name), "%s_settings_restored", label);
 	ktap_result(&k, same, name);
 
 	if (policy && saved_policy[0])

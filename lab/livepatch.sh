@@ -61,16 +61,6 @@ make_module() {
 	fi
 }
 
-# The patch series the rule comes from: the line's own, else the 6.12 one.
-series_for_line() {
-	local line=$1
-	if [ -f "$QS_ROOT/patches/linux-$line/series" ]; then
-		echo "$QS_ROOT/patches/linux-$line"
-	else
-		echo "$QS_ROOT/patches/linux-6.12"
-	fi
-}
-
 build_release() {
 	local set=$1 flavour=$2 rel=$3 out stock headers series line userland status
 	out=$(realpath -m "${QS_LP_OUT:-$QS_BUILD/livepatch/$rel}")
@@ -80,7 +70,7 @@ build_release() {
 	userland=$(jq -r .userland "$stock/stock.json")
 	[ -f "$headers/Makefile" ] ||
 		qs_die "no headers in $headers: remove $stock and run again"
-	series=$(series_for_line "$line")
+	series=$("$QS_ROOT/livepatch/extract-rule.sh" --series "$line")
 	status=checked
 	case " $QS_LP_VERIFIED " in
 	*" $rel "*) status=verified ;;

@@ -19,6 +19,9 @@
 #   QS_SYNC_EVENT (csd: the csd:csd_function_entry trace event, the
 #   default; kprobe: a kprobe event on the sync callback, for kernels
 #   before 6.4, which have no csd events),
+#   QS_DISK (a raw disk image, attached as virtio disk /dev/vda with
+#   snapshot=on: the guest's writes are discarded at power-off; the package
+#   suite boots Debian's own root file system from it),
 #   QS_EXPECT_SPLAT (an extended regex: a negative control's expected
 #   splat; the run then passes only if the console has it and no other
 #   but those matching QS_ALLOW_SPLAT, the bug's known other symptoms).
@@ -79,6 +82,8 @@ qemu_args() {
 		-no-reboot -display none -monitor none
 		-kernel "$QS_KERNEL" -initrd "$QS_INITRAMFS" -append "$4"
 		-serial "file:$2")
+	[ -z "${QS_DISK:-}" ] ||
+		QEMU_ARGS+=(-drive "file=$QS_DISK,format=raw,if=virtio,snapshot=on")
 	case $QS_ARCH in
 	arm64)
 		QEMU_ARGS+=(-M virt -device virtio-serial-device

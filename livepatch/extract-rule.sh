@@ -12,7 +12,20 @@
 # translated name for name, not rewritten.
 #
 # Usage: livepatch/extract-rule.sh PATCH OUTPUT_HEADER [LINE]
+#        livepatch/extract-rule.sh --series LINE
+#          print the patch series LINE's rule comes from: patches/linux-LINE,
+#          or the 6.12 one where the line has none
 set -euo pipefail
+
+QS_PATCHES=$(cd "$(dirname "$0")/../patches" && pwd)
+
+series_for_line() {
+	if [ -f "$QS_PATCHES/linux-$1/series" ]; then
+		echo "$QS_PATCHES/linux-$1"
+	else
+		echo "$QS_PATCHES/linux-6.12"
+	fi
+}
 
 # Print the added lines of FILE's diff in PATCH, without the leading '+'.
 added_lines() {
@@ -46,6 +59,10 @@ names_for_line() {
 }
 
 main() {
+	if [ "${1:-}" = --series ]; then
+		series_for_line "${2:?usage: livepatch/extract-rule.sh --series LINE}"
+		return
+	fi
 	local patch=${1:-} out=${2:-} line=${3:-6.12} predicate
 	if [ -z "$patch" ] || [ -z "$out" ]; then
 		echo "usage: livepatch/extract-rule.sh PATCH OUTPUT_HEADER [LINE]" >&2

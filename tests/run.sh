@@ -11,7 +11,7 @@ set -euo pipefail
 # In dependency order: host checks, then the kernel, then guest runs.
 SUITES=(deps shellcheck console-scan ktap-verdict source config kernel
 	patches model tool stock livepatch-build guest-harness guest-abi guest-collapse guest-livepatch
-	guest-livepatch-rt guest-livepatch-lines bench selftests safety arm64 mainline host)
+	guest-livepatch-rt guest-livepatch-lines bench selftests safety arm64 mainline package host)
 
 run_suite() {
 	local suite=$1 log=$QS_BUILD/tests/$1.log rc=0 start=$SECONDS

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 . tests/lib.sh
 
 command -v shellcheck > /dev/null || { t_fail shellcheck "shellcheck missing: apt-get install shellcheck"; t_finish; }
-for f in lab/*.sh tests/*.sh model/*.sh livepatch/*.sh .ci/run guest/init; do
+for f in lab/*.sh tests/*.sh model/*.sh livepatch/*.sh livepatch/quietsync-livepatch .ci/run guest/init guest/package-test debian/quietsync.prerm; do
 	[ -f "$f" ] || continue
 	if out=$(shellcheck -x "$f" 2>&1); then
 		t_pass "shellcheck $f"

@@ -8,8 +8,12 @@
  * a kprobe event on the callback, quietsync/sync_ipi, used as found or
  * created for the run and removed after), and the function-call IPIs of
  * /proc/interrupts,
- * for --seconds; with --load it generates the syncs itself (MADV_COLLAPSE on
- * a housekeeping CPU). Restores every tracefs setting it changed, also on
+ * for --seconds; with --load it generates the syncs itself on a housekeeping
+ * CPU, with what the running kernel has: MADV_COLLAPSE of anonymous memory
+ * where there is THP, else (PREEMPT_RT kernels) a 1 GiB MAP_SHARED hugetlb
+ * file mapped by two processes and unmapped over and over, which unshares
+ * their PMD table (reserving the 2 MiB huge pages it needs and restoring
+ * nr_hugepages after). Restores every tracefs setting it changed, also on
  * SIGINT/SIGTERM and errors. Needs only the C library and tracefs.
  *
  * Exit status: 0 not exposed or fix verified, 1 exposed, 2 cannot tell or
@@ -41,6 +45,15 @@
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE 25
 #endif
+#ifndef MFD_HUGETLB
+#define MFD_HUGETLB 0x0004U
+#endif
+#ifndef MFD_HUGE_2MB
+#define MFD_HUGE_2MB (21U << 26)
+#endif
+#ifndef QS_VERSION
+#define QS_VERSION "(built outside a package)"
+#endif
 
 #define MAX_CPUS 1024
 #define TRACEFS "/sys/kernel/tracing"
@@ -56,10 +69,29 @@
 #define LIVEPATCH_STATUS "/sys/module/quietsync_livepatch/parameters/status"
 #define SERIES_POLICY "/sys/kernel/debug/tlb_remove_table_sync/policy"
 #define LOCK_FILE "/run/quietsync-check.lock"
+#define THP_SYSFS "/sys/kernel/mm/transparent_hugepage/enabled"
+#define HUGEPAGES_2M "/sys/kernel/mm/hugepages/hugepages-2048kB"
+/*
+ * The hugetlb load: a file of 1 GiB (one PUD) in 2 MiB pages, mapped at a
+ * PUD-aligned address, so that the processes mapping it share one PMD table
+ * (want_pmd_share()).
+ */
+#define SHARED_SIZE (1UL << 30)
+#define HUGE_PAGE_SIZE (2UL << 20)
+#define HUGE_PAGES_NEEDED (SHARED_SIZE / HUGE_PAGE_SIZE)
 /* An isolated CPU may take this share of the syncs (residual kernel entries). */
 #define TOLERATED_PERCENT 2
 
 enum verdict { NOT_EXPOSED, EXPOSED, FIXED, CANNOT_TELL };
+
+/* What --load does to make the kernel sync: whatever the kernel has. */
+enum load_kind { LOAD_NONE, LOAD_COLLAPSE, LOAD_HUGETLB_UNSHARE };
+
+static const char *const load_text[] = {
+	[LOAD_NONE] = "",
+	[LOAD_COLLAPSE] = "collapse",
+	[LOAD_HUGETLB_UNSHARE] = "hugetlb-unshare",
+};
 
 static const char *const verdict_text[] = {
 	[NOT_EXPOSED] = "not exposed",
@@ -88,9 +120,13 @@ static bool created_kprobe, enabled_kprobe;
 /* What a trace line of one sync IPI contains. */
 static const char *count_match = "func=" CALLBACK;
 static volatile sig_atomic_t interrupted;
-static pid_t load_pid;
-/* Successful collapses of --load, shared with its child. */
-static long *collapses_done;
+/* --load's process and, for the hugetlb load, the process sharing its table. */
+static pid_t load_pid, sharer_pid;
+/* Operations --load completed (collapses or unshares), shared with its child. */
+static long *ops_done;
+/* The hugetlb load's file, and nr_hugepages to put back (-1: untouched). */
+static int hugetlb_fd = -1;
+static long saved_nr_hugepages = -1;
 
 static int read_text(const char *path, char *buf, size_t size)
 {
@@ -182,18 +218,52 @@ static void restore_tracefs(void)
 	}
 }
 
+static void stop_process(pid_t *pid)
+{
+	if (*pid > 0) {
+		kill(*pid, SIGKILL);
+		waitpid(*pid, NULL, 0);
+		*pid = 0;
+	}
+}
+
 static void stop_load(void)
 {
-	if (load_pid > 0) {
-		kill(load_pid, SIGKILL);
-		waitpid(load_pid, NULL, 0);
-		load_pid = 0;
+	stop_process(&load_pid);
+	stop_process(&sharer_pid);
+	if (hugetlb_fd >= 0) {
+		close(hugetlb_fd);
+		hugetlb_fd = -1;
 	}
+}
+
+static long read_long(const char *path)
+{
+	char buf[32], *end;
+	long v;
+
+	if (read_text(path, buf, sizeof(buf)))
+		return -1;
+	v = strtol(buf, &end, 10);
+	return end == buf ? -1 : v;
+}
+
+/* Put nr_hugepages back once the load's huge pages are free again. */
+static void restore_hugepages(void)
+{
+	char buf[32];
+
+	if (saved_nr_hugepages < 0)
+		return;
+	snprintf(buf, sizeof(buf), "%ld", saved_nr_hugepages);
+	write_text(HUGEPAGES_2M "/nr_hugepages", buf);
+	saved_nr_hugepages = -1;
 }
 
 static void cleanup(void)
 {
 	stop_load();
+	restore_hugepages();
 	restore_tracefs();
 }
 
@@ -267,17 +337,23 @@ static long count_events(int cpu)
 	return n;
 }
 
-/* --load: collapse 2 MiB of anonymous memory over and over. */
-static void collapse_forever(int cpu)
+static void pin_to(int cpu)
 {
-	const size_t pmd = 2UL << 20;
 	cpu_set_t set;
-	char *map, *al;
-	size_t off;
 
 	CPU_ZERO(&set);
 	CPU_SET(cpu, &set);
 	sched_setaffinity(0, sizeof(set), &set);
+}
+
+/* --load with THP: collapse 2 MiB of anonymous memory over and over. */
+static void collapse_forever(int cpu)
+{
+	const size_t pmd = HUGE_PAGE_SIZE;
+	char *map, *al;
+	size_t off;
+
+	pin_to(cpu);
 	for (;;) {
 		map = mmap(NULL, 2 * pmd, PROT_READ | PROT_WRITE,
 			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -290,8 +366,70 @@ static void collapse_forever(int cpu)
 			al[off] = 1;
 		madvise(al, pmd, MADV_HUGEPAGE);
 		if (madvise(al, pmd, MADV_COLLAPSE) == 0)
-			__atomic_add_fetch(collapses_done, 1, __ATOMIC_RELAXED);
+			__atomic_add_fetch(ops_done, 1, __ATOMIC_RELAXED);
 		munmap(map, 2 * pmd);
+	}
+}
+
+/*
+ * Map the hugetlb file's 1 GiB read-write at a PUD-aligned address inside a
+ * 2 GiB reservation; returns the mapping, @reservation what to unmap.
+ */
+static char *map_shared_pud(int fd, char **reservation)
+{
+	char *res, *aligned;
+
+	res = mmap(NULL, 2 * SHARED_SIZE, PROT_NONE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (res == MAP_FAILED)
+		return NULL;
+	aligned = (char *)(((uintptr_t)res + SHARED_SIZE - 1) & ~(SHARED_SIZE - 1));
+	if (mmap(aligned, SHARED_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+		 fd, 0) == MAP_FAILED) {
+		munmap(res, 2 * SHARED_SIZE);
+		return NULL;
+	}
+	*reservation = res;
+	return aligned;
+}
+
+/*
+ * The sharer: map the file, fault in every huge page (building the PMD
+ * table the load will share), say so on @ready_fd, wait to be killed.
+ */
+static void share_forever(int cpu, int ready_fd)
+{
+	char *map, *res, ok = 1;
+	size_t off;
+
+	pin_to(cpu);
+	map = map_shared_pud(hugetlb_fd, &res);
+	if (!map)
+		ok = 0;
+	for (off = 0; ok && off < SHARED_SIZE; off += HUGE_PAGE_SIZE)
+		map[off] = 1;
+	if (write(ready_fd, &ok, 1) != 1 || !ok)
+		_exit(1);
+	for (;;)
+		pause();
+}
+
+/*
+ * --load without THP: map the file (the first fault shares the sharer's
+ * PMD table, huge_pmd_share()), unmap (the unshare syncs), over and over.
+ */
+static void unshare_forever(int cpu)
+{
+	char *map, *res;
+
+	pin_to(cpu);
+	for (;;) {
+		map = map_shared_pud(hugetlb_fd, &res);
+		if (!map)
+			_exit(1);
+		*(volatile char *)map;
+		munmap(res, 2 * SHARED_SIZE);
+		__atomic_add_fetch(ops_done, 1, __ATOMIC_RELAXED);
 	}
 }
 
@@ -306,7 +444,8 @@ struct report {
 	char nohz_full[256], isolated[256], policy[128], lp_status[16];
 	bool sync_compiled, livepatch, series;
 	int ncpus, seconds, load_cpu;
-	long collapses, observed;
+	enum load_kind load;
+	long operations, observed;
 	struct cpu_result cpu[MAX_CPUS];
 	enum verdict verdict;
 	char why[256];
@@ -314,7 +453,7 @@ struct report {
 
 static void usage(FILE *out)
 {
-	fputs("usage: quietsync-check [--seconds N] [--load] [--cpus LIST] [--json] [--help]\n", out);
+	fputs("usage: quietsync-check [--seconds N] [--load] [--cpus LIST] [--json] [--version] [--help]\n", out);
 }
 
 static void help(void)
@@ -328,11 +467,15 @@ static void help(void)
 "whether a fix (the quietsync livepatch or kernel series) is active.\n"
 "\n"
 "  --seconds N  watch for N seconds (default 10, at most 3600)\n"
-"  --load       generate syncs: collapse huge pages on a housekeeping CPU\n"
-"               (needed on a quiet machine, and to verify a fix)\n"
+"  --load       generate syncs on a housekeeping CPU (needed on a quiet\n"
+"               machine, and to verify a fix): collapse huge pages where\n"
+"               the kernel has THP, else unshare a 1 GiB hugetlb mapping\n"
+"               of two processes (PREEMPT_RT), reserving 512 huge pages of\n"
+"               2 MiB for it and restoring nr_hugepages after\n"
 "  --cpus LIST  treat these CPUs (e.g. 2-5,8) as the isolated ones instead\n"
 "               of the kernel's isolcpus= and nohz_full= lists\n"
 "  --json       print the result as JSON\n"
+"  --version    print the version\n"
 "  --help       this text\n"
 "\n"
 "Needs root and tracefs (mounted at " TRACEFS " if it is not, and\n"
@@ -495,25 +638,115 @@ static int prepare_tracefs(struct report *r)
 	return 0;
 }
 
-static void watch(struct report *r, bool load)
+/* The load that makes this kernel sync: collapse with THP, else unshare. */
+static enum load_kind choose_load(void)
+{
+	if (!access(THP_SYSFS, F_OK))
+		return LOAD_COLLAPSE;
+	if (!access(HUGEPAGES_2M, F_OK))
+		return LOAD_HUGETLB_UNSHARE;
+	return LOAD_NONE;
+}
+
+/*
+ * Make 512 free 2 MiB huge pages available, raising nr_hugepages by what
+ * is missing (put back by cleanup()). -1 with the verdict's reason if the
+ * machine cannot give them.
+ */
+static int reserve_hugepages(struct report *r)
+{
+	long nr = read_long(HUGEPAGES_2M "/nr_hugepages");
+	long free_pages = read_long(HUGEPAGES_2M "/free_hugepages");
+	long want = (long)HUGE_PAGES_NEEDED;
+	char buf[32];
+
+	if (nr < 0 || free_pages < 0) {
+		cannot_tell(r, "cannot read %s", HUGEPAGES_2M);
+		return -1;
+	}
+	if (free_pages >= want)
+		return 0;
+	saved_nr_hugepages = nr;
+	snprintf(buf, sizeof(buf), "%ld", nr + want - free_pages);
+	write_text(HUGEPAGES_2M "/nr_hugepages", buf);
+	free_pages = read_long(HUGEPAGES_2M "/free_hugepages");
+	if (free_pages < want) {
+		restore_hugepages();
+		cannot_tell(r, "the hugetlb load needs 1 GiB of 2 MiB huge pages and this machine gave %ld of %ld (free memory, or reserve them at boot: hugepages=%ld)",
+			    free_pages < 0 ? 0 : free_pages, want, nr + want);
+		return -1;
+	}
+	return 0;
+}
+
+/* Set up the hugetlb load: the pages, the file, the sharing process. */
+static int prepare_unshare(struct report *r)
+{
+	char ok = 0;
+	int pipefd[2];
+
+	if (reserve_hugepages(r))
+		return -1;
+	hugetlb_fd = memfd_create("quietsync-check", MFD_HUGETLB | MFD_HUGE_2MB | MFD_CLOEXEC);
+	if (hugetlb_fd < 0 || ftruncate(hugetlb_fd, SHARED_SIZE)) {
+		cannot_tell(r, "cannot create a 1 GiB hugetlb file (%s)", strerror(errno));
+		return -1;
+	}
+	if (pipe(pipefd)) {
+		cannot_tell(r, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	sharer_pid = fork();
+	if (sharer_pid == 0) {
+		close(pipefd[0]);
+		share_forever(r->load_cpu, pipefd[1]);
+	}
+	close(pipefd[1]);
+	if (sharer_pid < 0 || read(pipefd[0], &ok, 1) != 1 || !ok) {
+		close(pipefd[0]);
+		cannot_tell(r, "the hugetlb load's second process could not map its 1 GiB");
+		return -1;
+	}
+	close(pipefd[0]);
+	return 0;
+}
+
+static int prepare_load(struct report *r)
+{
+	r->load = choose_load();
+	switch (r->load) {
+	case LOAD_COLLAPSE:
+		return 0;
+	case LOAD_HUGETLB_UNSHARE:
+		return prepare_unshare(r);
+	default:
+		cannot_tell(r, "--load needs THP or 2 MiB hugetlb pages, and this kernel has neither");
+		return -1;
+	}
+}
+
+static void watch(struct report *r)
 {
 	long before[MAX_CPUS] = { 0 }, after[MAX_CPUS] = { 0 };
 	struct timespec t = { .tv_sec = r->seconds, .tv_nsec = 0 };
 	int cpu;
 
 	read_cal(before, r->ncpus);
-	if (load) {
+	if (r->load != LOAD_NONE) {
 		load_pid = fork();
-		if (load_pid == 0)
-			collapse_forever(r->load_cpu);
+		if (load_pid == 0) {
+			if (r->load == LOAD_COLLAPSE)
+				collapse_forever(r->load_cpu);
+			unshare_forever(r->load_cpu);
+		}
 	}
 	while (nanosleep(&t, &t) && errno == EINTR && !interrupted)
 		;
 	stop_load();
 	write_text(TRACEFS "/tracing_on", "0");
 	read_cal(after, r->ncpus);
-	r->collapses = collapses_done ? *collapses_done : 0;
-	r->observed = r->collapses;
+	r->operations = ops_done ? *ops_done : 0;
+	r->observed = r->operations;
 	for (cpu = 0; cpu < r->ncpus; cpu++) {
 		r->cpu[cpu].sync = count_events(cpu);
 		r->cpu[cpu].cal = after[cpu] - before[cpu];
@@ -522,7 +755,7 @@ static void watch(struct report *r, bool load)
 	}
 }
 
-static void decide(struct report *r, bool load)
+static void decide(struct report *r)
 {
 	bool hit = false, fix = r->livepatch ||
 		(r->series && !strcmp(r->policy, "quiet"));
@@ -537,9 +770,9 @@ static void decide(struct report *r, bool load)
 		snprintf(r->why, sizeof(r->why), "isolated CPUs took more than %d%% of %ld syncs",
 			 TOLERATED_PERCENT, r->observed);
 	} else if (!r->observed) {
-		cannot_tell(r, "no page-table sync in %d s%s", r->seconds,
-			    load ? " although --load collapsed huge pages (THP off?)" :
-				   ": run with --load");
+		cannot_tell(r, "no page-table sync in %d s%s%s%s", r->seconds,
+			    r->load == LOAD_NONE ? ": run with --load" : " although --load ran ",
+			    load_text[r->load], r->load == LOAD_NONE ? "" : " operations");
 	} else if (fix) {
 		r->verdict = FIXED;
 		snprintf(r->why, sizeof(r->why), "%ld syncs, isolated CPUs spared, %s%s%s active",
@@ -563,9 +796,11 @@ static void print_text(const struct report *r)
 	       r->livepatch ? "yes" : "no", r->lp_status[0] ? " (" : "", r->lp_status,
 	       r->lp_status[0] ? ")" : "", r->series ? r->policy : "none");
 	if (r->seconds) {
-		printf("watched %d s%s", r->seconds, r->collapses ? "" : "\n");
-		if (r->collapses)
-			printf(", %ld collapses on cpu%d\n", r->collapses, r->load_cpu);
+		printf("watched %d s", r->seconds);
+		if (r->load != LOAD_NONE)
+			printf(", load %s: %ld operations on cpu%d", load_text[r->load],
+			       r->operations, r->load_cpu);
+		printf("\n");
 		printf("%-6s %-12s %14s %14s\n", "cpu", "role", "sync IPIs/s", "all IPIs/s");
 		for (cpu = 0; cpu < r->ncpus; cpu++)
 			printf("%-6d %-12s %14.1f %14.1f\n", cpu,
@@ -582,10 +817,12 @@ static void print_json(const struct report *r)
 
 	printf("{\"kernel\": \"%s\", \"isolated\": \"%s\", \"nohz_full\": \"%s\", "
 	       "\"sync_compiled\": %s, \"livepatch\": %s, \"livepatch_status\": \"%s\", "
-	       "\"series_policy\": \"%s\", \"seconds\": %d, \"collapses\": %ld, \"cpus\": [",
+	       "\"series_policy\": \"%s\", \"seconds\": %d, \"load\": \"%s\", "
+	       "\"operations\": %ld, \"cpus\": [",
 	       r->uts.release, r->isolated, r->nohz_full,
 	       r->sync_compiled ? "true" : "false", r->livepatch ? "true" : "false",
-	       r->lp_status, r->series ? r->policy : "", r->seconds, r->collapses);
+	       r->lp_status, r->series ? r->policy : "", r->seconds, load_text[r->load],
+	       r->operations);
 	for (cpu = 0; r->seconds && cpu < r->ncpus; cpu++)
 		printf("%s{\"cpu\": %d, \"isolated\": %s, \"sync_ipis\": %ld, \"all_ipis\": %ld}",
 		       cpu ? ", " : "", cpu, r->cpu[cpu].isolated ? "true" : "false",
@@ -618,6 +855,7 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "cpus", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct report r;
@@ -652,6 +890,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			help();
+			return 0;
+		case 'V':
+			puts("quietsync-check " QS_VERSION);
 			return 0;
 		default:
 			fprintf(stderr, "quietsync-check: unknown option '%s' (see --help)\n",
@@ -708,19 +949,19 @@ int main(int argc, char **argv)
 					LOCK_FILE, strerror(errno));
 			return 2;
 		}
-		collapses_done = mmap(NULL, sizeof(long), PROT_READ | PROT_WRITE,
-				      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-		if (collapses_done == MAP_FAILED)
-			collapses_done = NULL;
+		ops_done = mmap(NULL, sizeof(long), PROT_READ | PROT_WRITE,
+				MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (ops_done == MAP_FAILED)
+			ops_done = NULL;
 		sigaction(SIGINT, &sa, NULL);
 		sigaction(SIGTERM, &sa, NULL);
 		atexit(cleanup);
-		if (!prepare_tracefs(&r)) {
-			watch(&r, load);
+		if ((!load || !prepare_load(&r)) && !prepare_tracefs(&r)) {
+			watch(&r);
 			if (interrupted)
 				cannot_tell(&r, "interrupted");
 			else
-				decide(&r, load);
+				decide(&r);
 		}
 		cleanup();
 	}
