@@ -49,6 +49,28 @@ static void snapshot(char out[][256])
 			strcpy(out[i], "(unreadable)");
 }
 
+/*
+ * Until something traces, the kernel keeps its ring buffer at a minimum and
+ * buffer_size_kb reads "7 (expanded: 1408)"; the first use allocates it
+ * (then it reads "1410": the configured size in whole pages). That lazy
+ * allocation is the kernel's, not a setting the tool changed, and nothing
+ * can undo it. It shows where the only boot-time event is kprobe_event=,
+ * which does not allocate the buffer as trace_event= does (7.3's
+ * PREEMPT_RT kernel). Any other difference is a setting not restored.
+ */
+static bool unchanged(const char *file, const char *before, const char *after)
+{
+	if (!strcmp(before, after))
+		return true;
+	if (strstr(file, "buffer_size_kb") && strstr(before, "(expanded: ") &&
+	    !strstr(after, "(expanded: ")) {
+		ktap_diag("%s: the ring buffer was allocated on first use ('%s' before, '%s' after)",
+			  file, before, after);
+		return true;
+	}
+	return false;
+}
+
 int main(int argc, char **argv)
 {
 	char before[NFILES][256], after[NFILES][256], out[8192], want[160];
@@ -98,7 +120,7 @@ int main(int argc, char **argv)
 	ktap_result(&k, verdict_ok, name);
 
 	for (i = 0; i < NFILES; i++)
-		if (strcmp(before[i], after[i])) {
+		if (!unchanged(restored_files[i], before[i], after[i])) {
 			ktap_diag("%s: '%s' before, '%s' after", restored_files[i],
 				  before[i], after[i]);
 			same = false;
