@@ -8,8 +8,9 @@
 #
 # Then a real Debian 13 machine (lab/image.sh): the packages installed
 # through apt into a copy of the cached base image, DKMS building the
-# livepatch for Debian's stock 6.12 kernel in both flavours, and each kernel
-# booted twice from the image's own root file system (lab/vm.sh, QS_DISK,
+# livepatch for Debian's stock 6.12 kernel in both flavours (and the
+# image's kernel postinst hook, run for a release of no covered line,
+# succeeding and building nothing), and each kernel booted twice from the image's own root file system (lab/vm.sh, QS_DISK,
 # isolcpus=1-3 nohz_full=1-3 rcu_nocbs=1-3; guest/package-test):
 #   protected  the unit loaded the livepatch before sysinit.target;
 #              quietsync-check --load: "fix active and verified", exit 0
@@ -98,6 +99,30 @@ check_coverage() {
 		livepatch/quietsync-livepatch reload
 }
 
+# What a kernel of no covered line gets when apt installs it: the image's
+# own kernel postinst hook (/etc/kernel/postinst.d/dkms) for a release
+# of another line, given headers (the 6.12 ones stand in: DKMS reads the
+# release, not the headers, to decide), must succeed and build nothing.
+# Run in the unpacked root after the disk is made, so the disk keeps none
+# of it.
+# shellcheck disable=SC2317 # called through t_expect
+kernel_hook_for_other_line() {
+	local root=$OUT/root rel=6.16.12+deb13-amd64 rc=0 headers
+	headers=/usr/src/linux-headers-$(jq -r .release "$OUT/image.json")-amd64
+	mkdir -p "$root/usr/lib/modules/$rel"
+	ln -sfn "$headers" "$root/usr/lib/modules/$rel/build"
+	# shellcheck disable=SC2016 # the inner shell expands its own arguments
+	unshare --mount --net --propagation private sh -c \
+		'mount -t proc proc "$1/proc" && exec chroot "$1" /etc/kernel/postinst.d/dkms "$2"' \
+		sh "$root" "$rel" 2>&1 || rc=$?
+	if compgen -G "$root/var/lib/dkms/quietsync/*/$rel/*/module/*.ko*" > /dev/null; then
+		echo "a module was built for $rel"
+		rc=1
+	fi
+	rm -rf "${root:?}/usr/lib/modules/$rel" "$root"/var/lib/dkms/quietsync/*/"$rel"
+	return "$rc"
+}
+
 # boot_vm FLAVOUR MODE: one boot of the image (lab/vm.sh's results).
 boot_vm() {
 	local flavour=$1 mode=$2 rel root=$OUT/root extra
@@ -160,6 +185,9 @@ main() {
 		lab/image.sh disk "$OUT" "$deb" "$dkms_deb"
 	t_expect "DKMS built the livepatch for both of the image's kernels" 0 '^2$' \
 		jq '.dkms_modules | length' "$OUT/image.json"
+	t_expect "a new kernel of no covered line: its postinst succeeds, DKMS skips it in one line, builds nothing" 0 \
+		'^Autoinstall on 6\.16\.12\+deb13-amd64 was skipped for module\(s\) quietsync\.$' \
+		kernel_hook_for_other_line
 	boot_flavours protected
 	boot_flavours optout
 	lab/package-report.sh "$OUT/image.json" "${FLAVOURS[@]}" >&2
