@@ -79,8 +79,16 @@
 #define SHARED_SIZE (1UL << 30)
 #define HUGE_PAGE_SIZE (2UL << 20)
 #define HUGE_PAGES_NEEDED (SHARED_SIZE / HUGE_PAGE_SIZE)
-/* An isolated CPU may take this share of the syncs (residual kernel entries). */
-#define TOLERATED_PERCENT 2
+/*
+ * An isolated CPU may take this share of the syncs: a sync that arrives
+ * while other work has it in the kernel (its residual tick, another
+ * interrupt) correctly waits for it, fix or no fix. The share depends on
+ * how fast --load runs: on a TCG guest of the lab's Debian 13 image the
+ * collapse load runs about 22 per second and CPU 1, woken about once a
+ * second by other work, took 4 of 66 (6%) with the livepatch active. An
+ * exposed kernel gives every isolated CPU every sync (100%).
+ */
+#define TOLERATED_PERCENT 10
 
 enum verdict { NOT_EXPOSED, EXPOSED, FIXED, CANNOT_TELL };
 
