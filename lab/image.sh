@@ -69,9 +69,9 @@ make_base() {
 	qs_log "image: $BASE ($(du -h "$BASE" | cut -f1 | tail -n 1))"
 }
 
+# ensure_base RELEASE: the base with that release's kernels.
 ensure_base() {
-	local rel stamp
-	rel=$(image_release)
+	local rel=$1 stamp
 	stamp="trixie $(image_packages "$rel" | tr '\n' ' ')$QS_MIRROR"
 	if [ ! -f "$BASE" ] || [ "$(cat "$BASE.stamp" 2> /dev/null)" != "$stamp" ]; then
 		make_base "$rel" "$stamp"
@@ -102,10 +102,11 @@ add_test_unit() {
 }
 
 make_disk() {
-	local out=$1 base root debs=() deb log
+	local out=$1 rel base root debs=() deb log
 	shift
 	[ $# -gt 0 ] || qs_die "usage: lab/image.sh disk OUT_DIR DEB..."
-	base=$(ensure_base)
+	rel=$(image_release)
+	base=$(ensure_base "$rel")
 	root=$out/root
 	log=$out/install.log
 	rm -rf "$root" "$out/disk.img"
@@ -126,16 +127,17 @@ make_disk() {
 	echo quietsync-trixie > "$root/etc/hostname"
 	echo "/dev/vda / ext4 defaults 0 1" > "$root/etc/fstab"
 	add_test_unit "$root"
-	image_json "$root" > "$out/image.json"
+	image_json "$root" "$rel" > "$out/image.json"
 	qs_log "image: making $out/disk.img (ext4, 3 GiB sparse)"
 	mke2fs -q -F -t ext4 -L root -d "$root" "$out/disk.img" 3G
 }
 
-# What the disk holds: its kernels, the quietsync packages, DKMS's modules.
+# image_json ROOT RELEASE: what the disk holds: its kernels, the quietsync
+# packages, DKMS's modules.
 image_json() {
-	local root=$1
+	local root=$1 rel=$2
 	# shellcheck disable=SC2016 # dpkg-query's format, not the shell's
-	jq -n --arg release "$(image_release)" \
+	jq -n --arg release "$rel" \
 		--arg packages "$(dpkg-query --admindir="$root/var/lib/dpkg" -W -f '${Package}=${Version}\n' 'quietsync*')" \
 		--arg modules "$(cd "$root" && find usr/lib/modules -path '*/updates/dkms/quietsync_livepatch.ko*' | sort)" \
 		'{image: "trixie", release: $release,
@@ -147,7 +149,7 @@ image_json() {
 main() {
 	case ${1:-} in
 	--inside) shift; install_inside "$@" ;;
-	base) ensure_base ;;
+	base) ensure_base "$(image_release)" ;;
 	disk) shift; make_disk "$@" ;;
 	*) qs_die "usage: lab/image.sh base | disk OUT_DIR DEB..." ;;
 	esac
