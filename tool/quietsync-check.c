@@ -328,6 +328,29 @@ static int read_cal(long *counts, int ncpus)
 	return n;
 }
 
+/*
+ * Events the ring buffer of @cpu overwrote since the trace was cleared: a
+ * count read from a buffer that overran is short by that many (a kprobe
+ * event enabled on the command line leaves the buffer at its boot size
+ * until something expands it).
+ */
+static long count_lost(int cpu)
+{
+	char path[128], line[128];
+	long n = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), TRACEFS "/per_cpu/cpu%d/stats", cpu);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "overrun: %ld", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
 static long count_events(int cpu)
 {
 	char path[128], line[512];
@@ -444,6 +467,7 @@ static void unshare_forever(int cpu)
 struct cpu_result {
 	bool isolated;
 	long sync;
+	long lost;
 	long cal;
 };
 
@@ -599,12 +623,18 @@ static int prepare_kprobe(struct report *r)
 		}
 		created_kprobe = true;
 	}
-	if (!list_has(TRACEFS "/set_event", KPROBE_SET_NAME)) {
-		if (write_text_flags(TRACEFS "/set_event", KPROBE_SET_NAME "\n", O_APPEND)) {
-			cannot_tell(r, "cannot enable %s (%s)", KPROBE_SET_NAME, strerror(errno));
-			return -1;
-		}
-		enabled_kprobe = true;
+	/*
+	 * Writing set_event expands the ring buffer to its full size, also
+	 * when the event is enabled already: one enabled on the command line
+	 * may still have the boot-time buffer of a few KiB, which keeps only
+	 * the last ~200 events. (6.1 gives a boot-time kprobe event no
+	 * events/ directory, so set_event it is.)
+	 */
+	enabled_kprobe = !list_has(TRACEFS "/set_event", KPROBE_SET_NAME);
+	if (write_text_flags(TRACEFS "/set_event", KPROBE_SET_NAME "\n", O_APPEND)) {
+		cannot_tell(r, "cannot enable %s (%s)", KPROBE_SET_NAME, strerror(errno));
+		enabled_kprobe = false;
+		return -1;
 	}
 	count_match = " sync_ipi: (" CALLBACK "+";
 	if (write_text(TRACEFS "/tracing_on", "0") || write_text(TRACEFS "/trace", "") ||
@@ -757,6 +787,7 @@ static void watch(struct report *r)
 	r->observed = r->operations;
 	for (cpu = 0; cpu < r->ncpus; cpu++) {
 		r->cpu[cpu].sync = count_events(cpu);
+		r->cpu[cpu].lost = count_lost(cpu);
 		r->cpu[cpu].cal = after[cpu] - before[cpu];
 		if (r->cpu[cpu].sync > r->observed)
 			r->observed = r->cpu[cpu].sync;
@@ -769,6 +800,13 @@ static void decide(struct report *r)
 		(r->series && !strcmp(r->policy, "quiet"));
 	int cpu;
 
+	for (cpu = 0; cpu < r->ncpus; cpu++) {
+		if (r->cpu[cpu].lost > 0) {
+			cannot_tell(r, "the trace buffer of cpu%d overran, %ld events lost: enlarge %s/buffer_size_kb",
+				    cpu, r->cpu[cpu].lost, TRACEFS);
+			return;
+		}
+	}
 	for (cpu = 0; cpu < r->ncpus; cpu++)
 		if (r->cpu[cpu].isolated &&
 		    r->cpu[cpu].sync * 100 > r->observed * TOLERATED_PERCENT)
@@ -832,9 +870,9 @@ static void print_json(const struct report *r)
 	       r->lp_status, r->series ? r->policy : "", r->seconds, load_text[r->load],
 	       r->operations);
 	for (cpu = 0; r->seconds && cpu < r->ncpus; cpu++)
-		printf("%s{\"cpu\": %d, \"isolated\": %s, \"sync_ipis\": %ld, \"all_ipis\": %ld}",
+		printf("%s{\"cpu\": %d, \"isolated\": %s, \"sync_ipis\": %ld, \"all_ipis\": %ld, \"trace_events_lost\": %ld}",
 		       cpu ? ", " : "", cpu, r->cpu[cpu].isolated ? "true" : "false",
-		       r->cpu[cpu].sync, r->cpu[cpu].cal);
+		       r->cpu[cpu].sync, r->cpu[cpu].cal, r->cpu[cpu].lost);
 	printf("], \"verdict\": \"%s\", \"reason\": \"%s\", \"exit\": %d}\n",
 	       verdict_text[r->verdict], r->why,
 	       r->verdict == EXPOSED ? 1 : r->verdict == CANNOT_TELL ? 2 : 0);
