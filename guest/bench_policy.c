@@ -38,7 +38,7 @@
 #define GUP_TEST_FILE "/sys/kernel/debug/gup_test"
 /* Built by lab/selftests.sh, packed by lab/bench.sh. */
 #define GUP_TEST "/selftests/mm/gup_test"
-#define MAX_POLICIES 8
+#define MAX_POLICIES 10
 #define MAX_ROUNDS 64
 #define GUP_PER_ROUND 3
 #define MAX_CPUS 16

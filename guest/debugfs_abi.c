@@ -2,11 +2,12 @@
 /*
  * The evaluation patch's debugfs interface, as user space sees it:
  * tlb_remove_table_sync/policy lists the policies with the current one in
- * brackets, starts as the tlb_sync_policy= boot parameter says (quiet when
- * absent or unknown), accepts each policy and rejects junk with EINVAL
+ * brackets, starts as the tlb_sync_policy= boot parameter says (quiet-flush
+ * when absent or unknown), accepts each policy and rejects junk with EINVAL
  * without changing anything; selecting the unsafe kernel-state policy
  * warns and taints the kernel (TAINT_USER), a safe one does not; stats
- * resets on "0" or "reset" and rejects junk with EINVAL.
+ * resets on "0" or "reset" and rejects junk with EINVAL. On a debug kernel,
+ * flush_did_not_wait takes 0 or 1 and rejects anything else with EINVAL.
  */
 #include "ipicount.h"
 #include "ktap.h"
@@ -20,11 +21,14 @@
 #define DIR_PATH "/sys/kernel/debug/tlb_remove_table_sync"
 #define POLICY DIR_PATH "/policy"
 #define STATS DIR_PATH "/stats"
+#define FLUSH_DID_NOT_WAIT DIR_PATH "/flush_did_not_wait"
 #define TAINT_USER_BIT 6	/* 'U' in /proc/sys/kernel/tainted */
 
 static const char *const policies[] = {
 	"broadcast", "mm", "kernel-state", "rcu-exp", "rcu", "quiet",
+	"flush-ipi", "quiet-flush",
 };
+#define DEFAULT_POLICY "quiet-flush"
 
 #define NPOLICIES (sizeof(policies) / sizeof(policies[0]))
 
@@ -41,23 +45,23 @@ static int write_errno(const char *path, const char *text)
 	return err;
 }
 
-/* The policy the boot parameter asks for, "quiet" if none or unknown. */
+/* The policy the boot parameter asks for, the default if none or unknown. */
 static const char *boot_policy(void)
 {
 	char cmdline[4096], *p;
 	unsigned long i;
 
 	if (read_file("/proc/cmdline", cmdline, sizeof(cmdline)) < 0)
-		return "quiet";
+		return DEFAULT_POLICY;
 	p = strstr(cmdline, "tlb_sync_policy=");
 	if (!p)
-		return "quiet";
+		return DEFAULT_POLICY;
 	p += strlen("tlb_sync_policy=");
 	p[strcspn(p, " \n")] = '\0';
 	for (i = 0; i < NPOLICIES; i++)
 		if (!strcmp(p, policies[i]))
 			return policies[i];
-	return "quiet";
+	return DEFAULT_POLICY;
 }
 
 /*
@@ -106,7 +110,7 @@ int main(void)
 	struct ktap k;
 	int err;
 
-	ktap_header(&k, 9);
+	ktap_header(&k, 10);
 	if (access(POLICY, F_OK)) {
 		ktap_diag("no %s: kernel without the evaluation patch", POLICY);
 		ktap_bail(&k, "no policy file");
@@ -153,5 +157,21 @@ int main(void)
 	ktap_result(&k, !err && stats_syncs() == 0, "stats_reset_clears");
 	err = write_errno(STATS, "0");
 	ktap_result(&k, !err && stats_syncs() == 0, "stats_zero_clears");
+
+	if (access(FLUSH_DID_NOT_WAIT, F_OK)) {
+		ktap_skip(&k, "flush_did_not_wait_rejects_junk",
+			  "kernel without CONFIG_TLB_REMOVE_TABLE_SYNC_DEBUG");
+	} else {
+		int two = write_errno(FLUSH_DID_NOT_WAIT, "2");
+		int junk = write_errno(FLUSH_DID_NOT_WAIT, "yes");
+		int one = write_errno(FLUSH_DID_NOT_WAIT, "1");
+		int zero = write_errno(FLUSH_DID_NOT_WAIT, "0");
+
+		ktap_diag("flush_did_not_wait: '2' %s, 'yes' %s, '1' %s, '0' %s",
+			  strerror(two), strerror(junk), strerror(one),
+			  strerror(zero));
+		ktap_result(&k, two == EINVAL && junk == EINVAL && !one && !zero,
+			    "flush_did_not_wait_rejects_junk");
+	}
 	return ktap_finish(&k);
 }

@@ -28,9 +28,9 @@
  * every other CPU running its own process spinning in user space (no
  * same-mm CPU): how the cost grows with the number of CPUs.
  *
- * Every policy in -p (default: broadcast,mm,kernel-state,quiet where the
- * kernel has the series' policy switch, else broadcast) is measured in turn,
- * in one boot, with the same spinners.
+ * Every policy in -p (default: broadcast,mm,kernel-state,quiet,flush-ipi,
+ * quiet-flush where the kernel has the series' policy switch, else
+ * broadcast) is measured in turn, in one boot, with the same spinners.
  *
  * On a kernel without the switch (Debian's stock kernel) -p names what the
  * running kernel is expected to do: stock, livepatch, livepatch-disabled or
@@ -223,6 +223,23 @@ static const long quiet_all_per_1k[NROLES] = { 0, 10, 10, 10 };
 /* Only the mm's CPUs: CPU3 runs a thread of the collapsing mm. */
 #define MM_CPUS { 0, 0, 0, 900 }, { 0, 20, 20, 1000 }, NULL, NULL
 #endif
+#ifdef __aarch64__
+/*
+ * arm64's flush sends no IPI: Lance Yang's rule never applies and leaves
+ * the broadcast; the composition is the quiet rule.
+ */
+#define FLUSH_IPI_CPUS EVERY_CPU, NULL, NULL
+#define QUIET_FLUSH_CPUS QUIET_CPUS
+#else
+/*
+ * x86's native flush IPIs every CPU running the mm and waits: flush-ipi
+ * sends no sync at all after it; quiet-flush spares the same-mm CPU that
+ * the flush waited for and applies the quiet rule to the others. Both
+ * scenarios' syncs follow a flush of the operating mm.
+ */
+#define FLUSH_IPI_CPUS { 0 }, { 0, 20, 20, 20 }, NULL, NULL
+#define QUIET_FLUSH_CPUS { 0 }, { 0, 20, 20, 20 }, NULL, NULL
+#endif
 #define STOCK_KERNEL_ROWS						\
 	/* Debian's stock kernel, before, with and after the livepatch. */ \
 	{ "stock", true, EVERY_CPU, NULL, NULL },			\
@@ -244,6 +261,8 @@ static const struct expectation collapse_expectations[] = {
 	 */
 	{ "rcu-exp", true, { 0 }, { 0, 20, 20, 20 }, NULL, NULL },
 	{ "rcu", true, { 0 }, { 0, 20, 20, 20 }, NULL, NULL },
+	{ "flush-ipi", true, FLUSH_IPI_CPUS },
+	{ "quiet-flush", true, QUIET_FLUSH_CPUS },
 	STOCK_KERNEL_ROWS,
 };
 
@@ -259,6 +278,8 @@ static const struct expectation unshare_expectations[] = {
 	/* The unsharer holds locks and passes NULL: they broadcast. */
 	{ "rcu-exp", true, EVERY_CPU, NULL, NULL },
 	{ "rcu", true, EVERY_CPU, NULL, NULL },
+	{ "flush-ipi", true, FLUSH_IPI_CPUS },
+	{ "quiet-flush", true, QUIET_FLUSH_CPUS },
 	STOCK_KERNEL_ROWS,
 };
 
@@ -755,7 +776,7 @@ static void check_counters_agree(struct ktap *k, const struct scenario *sc,
 	ktap_result(k, agree, name);
 }
 
-#define MAX_POLICIES 8
+#define MAX_POLICIES 10
 /* Selected, all succeeded, counts complete, counters agree; one per CPU. */
 #define TESTS_PER_POLICY (4 + ncpus - 1)
 
@@ -932,7 +953,8 @@ static int usage(void)
 
 int main(int argc, char **argv)
 {
-	static char default_policies[] = "broadcast,mm,kernel-state,quiet";
+	static char default_policies[] =
+		"broadcast,mm,kernel-state,quiet,flush-ipi,quiet-flush";
 	char *list = default_policies, *policies[MAX_POLICIES];
 	const struct scenario *sc = &scenarios[0];
 	const char *layout = "lab";

@@ -1,34 +1,39 @@
 #!/usr/bin/env bash
 # make bench: what each policy costs, measured on the same work.
-#   1. the lab kernel, 4 vCPUs, one boot: the collapse scenario under every
-#      policy (sync IPIs per CPU role, sync latency, collapses/s), then
-#      GUP-fast throughput (the kernel's gup_test selftest, lab/selftests.sh)
-#      and oslat on the isolated CPUs under a
-#      collapse storm, per policy (guest/bench_policy.c);
+#   1. the lab kernel, 4 vCPUs, one boot, in rounds: each round the
+#      collapse scenario under every policy (sync IPIs per CPU role, sync
+#      latency, collapses/s), then GUP-fast throughput (the kernel's
+#      gup_test selftest, lab/selftests.sh) and oslat on the isolated CPUs
+#      under a collapse storm, per policy (guest/bench_policy.c); the
+#      policies' order rotated by one each round, so that load from outside
+#      the guest lands on every policy alike, and every figure reported as
+#      its median and range over the rounds;
 #   2. Debian's stock kernel, unmodified, the same scenario and oslat: the
 #      column "what users run today";
 #   3. scaling: the scenario at 2, 4 and 8 vCPUs (CPU0 collapses, CPU1
 #      idle, every other CPU another process spinning in user space).
 # Then lab/bench-report.sh writes build/bench/{bench.json,bench.md,*.png}.
 #
-# Environment: QS_BENCH_OPS (collapses per policy, 1000),
-#   QS_BENCH_SCALING_OPS (per policy and CPU count, 200),
-#   QS_BENCH_VCPUS ("2 4 8"), QS_BENCH_OSLAT_SECONDS (10),
-#   QS_BENCH_GUP_ROUNDS (5), QS_BENCH_STOCK (the stock kernel image to
+# Environment: QS_BENCH_ROUNDS (5), QS_BENCH_OPS (collapses per policy
+#   and round, 200), QS_BENCH_SCALING_OPS (per policy and CPU count, 200),
+#   QS_BENCH_VCPUS ("2 4 8"), QS_BENCH_OSLAT_SECONDS (per policy and
+#   round, 4), QS_BENCH_GUP_ROUNDS (gup_test runs per policy and round,
+#   1), QS_BENCH_STOCK (the stock kernel image to
 #   compare; default: the newest release of Debian 12's 6.12 line, fetched
 #   by lab/stock-kernel.sh; "" to leave it out), QS_BENCH_DIR (build/bench).
 set -euo pipefail
 # shellcheck source=lab/env.sh
 . "$(dirname "$0")/env.sh"
 
-QS_BENCH_OPS=${QS_BENCH_OPS:-1000}
+QS_BENCH_ROUNDS=${QS_BENCH_ROUNDS:-5}
+QS_BENCH_OPS=${QS_BENCH_OPS:-200}
 QS_BENCH_SCALING_OPS=${QS_BENCH_SCALING_OPS:-200}
 QS_BENCH_VCPUS=${QS_BENCH_VCPUS:-2 4 8}
-QS_BENCH_OSLAT_SECONDS=${QS_BENCH_OSLAT_SECONDS:-10}
-QS_BENCH_GUP_ROUNDS=${QS_BENCH_GUP_ROUNDS:-5}
+QS_BENCH_OSLAT_SECONDS=${QS_BENCH_OSLAT_SECONDS:-4}
+QS_BENCH_GUP_ROUNDS=${QS_BENCH_GUP_ROUNDS:-1}
 QS_BENCH_STOCK=${QS_BENCH_STOCK-default}
 QS_BENCH_DIR=${QS_BENCH_DIR:-$QS_BUILD/bench}
-POLICIES=broadcast,mm,kernel-state,rcu-exp,rcu,quiet
+POLICIES=broadcast,mm,kernel-state,rcu-exp,rcu,quiet,flush-ipi,quiet-flush
 
 # oslat (Debian's rt-tests) as shipped, with its shared libraries, in the
 # initramfs: "SOURCE:/path/in/guest" items.
@@ -45,11 +50,11 @@ oslat_files() {
 # build/runs/ARCH-NAME, failing the bench if the guest's tests fail.
 boot() {
 	local name=$1 suite=$2 vcpus=$3 kernel=$4 ops=$5 policies=$6 started=$SECONDS
-	qs_log "bench: $name: $vcpus vCPUs, $ops collapses per policy ($policies)"
+	qs_log "bench: $name: $vcpus vCPUs, $ops collapses per policy and round ($policies)"
 	QS_RUN_NAME=$name QS_SMP=$vcpus QS_KERNEL=$kernel QS_COLLAPSES=$ops \
 		QS_POLICIES=$policies QS_TIMEOUT=1800 \
 		QS_INITRAMFS=$QS_BUILD/initramfs-bench.cpio.gz \
-		QS_CMDLINE_EXTRA="qs.gup_rounds=$QS_BENCH_GUP_ROUNDS qs.oslat_seconds=$QS_BENCH_OSLAT_SECONDS" \
+		QS_CMDLINE_EXTRA="qs.bench_rounds=$QS_BENCH_ROUNDS qs.gup_rounds=$QS_BENCH_GUP_ROUNDS qs.oslat_seconds=$QS_BENCH_OSLAT_SECONDS" \
 		"$QS_ROOT/lab/vm.sh" "$suite" > "$QS_BENCH_DIR/$name.verdict" ||
 		qs_die "bench: the $name run failed: $(grep '^not ok' "$QS_BENCH_DIR/$name.verdict" | head -n 3 | tr '\n' ' ')(build/runs/$QS_ARCH-$name)"
 	qs_log "bench: $name done in $((SECONDS - started)) s"

@@ -20,11 +20,12 @@ set -euo pipefail
 SPLATS=$(grep -Ev '^[[:space:]]*(#|$)' "$QS_ROOT/lab/splat-patterns.txt" | paste -sd'|')
 
 # "KEY SPLATS" per race_stress run of the console log $1; KEY is the
-# policy, with "/delay" for a run with the walk delay (-w).
+# policy, with "/no-flush-wait" for a run with flush_did_not_wait (-F) and
+# "/delay" for a run with the walk delay (-w).
 splats_per_run() {
 	tr -d '\r' < "$1" | awk -v re="$SPLATS" '
 	/^quietsync: running / {
-		run = ($3 == "race_stress") ? $5 (index($0, " -w ") ? "/delay" : "") : ""
+		run = ($3 == "race_stress") ? $5 (index($0, " -F") ? "/no-flush-wait" : "") (index($0, " -w ") ? "/delay" : "") : ""
 		if (run != "") n[run] += 0
 		next
 	}
@@ -46,10 +47,10 @@ stress_rows() {
 	}
 	val("stress") == "race" {
 		delay = val("walk_delay_us") + 0
-		key = val("policy") (delay >= 0 ? "/delay" : "")
+		key = val("policy") (val("flush_did_not_wait") == 1 ? "/no-flush-wait" : "") (delay >= 0 ? "/delay" : "")
 		detected = (splats[key] + val("corruptions") + val("kasan_detected") > 0) ? "true" : "false"
-		printf "%s\t{\"policy\": \"%s\", \"seconds\": %d, \"walk_delay_us\": %d, \"splats\": %d, \"corruptions\": %d, \"detected\": %s, \"rounds\": %d, \"pins\": %d, \"vmsplices\": %d, \"walker_other_ipis\": %d, \"walker_sync_ipis\": %d, \"paths_hit\": {\"collapse\": %d, \"hugetlb-unshare\": %d, \"table-alloc-failure\": %d}}\n",
-			key, val("policy"), val("seconds"), delay, splats[key] + 0, val("corruptions"), detected,
+		printf "%s\t{\"policy\": \"%s\", \"flush_did_not_wait\": %s, \"seconds\": %d, \"walk_delay_us\": %d, \"splats\": %d, \"corruptions\": %d, \"detected\": %s, \"rounds\": %d, \"pins\": %d, \"vmsplices\": %d, \"walker_other_ipis\": %d, \"walker_sync_ipis\": %d, \"paths_hit\": {\"collapse\": %d, \"hugetlb-unshare\": %d, \"table-alloc-failure\": %d}}\n",
+			key, val("policy"), val("flush_did_not_wait") == 1 ? "true" : "false", val("seconds"), delay, splats[key] + 0, val("corruptions"), detected,
 			val("rounds"), val("pins"), val("vmsplices"),
 			val("walker_all_ipis") - val("walker_sync_ipis"), val("walker_sync_ipis"),
 			val("collapse_syncs"), val("unshare_syncs"), val("table_one_syncs")

@@ -22,10 +22,12 @@ set -euo pipefail
 MODEL=$QS_ROOT/model/sync.pml
 WORK=$QS_BUILD/model
 
-# check_one NAME POLICY MB CT NMI WEAK: print "verdict states seconds".
+# check_one NAME POLICY MB CT NMI FLUSH WAITS WEAK: print "verdict states
+# seconds".
 check_one() {
-	local name=$1 policy=$2 mb=$3 ct=$4 nmi=$5 weak=$6 dir out errors
-	local defs=(-DPOLICY="$policy" -DMB="$mb" -DCT_ACTIVE="$ct" -DNMI="$nmi" -DWEAK="$weak")
+	local name=$1 policy=$2 mb=$3 ct=$4 nmi=$5 flush=$6 waits=$7 weak=$8 dir out errors
+	local defs=(-DPOLICY="$policy" -DMB="$mb" -DCT_ACTIVE="$ct" -DNMI="$nmi"
+		-DFLUSH="$flush" -DWAITS="$waits" -DWEAK="$weak")
 	dir=$WORK/$name-$([ "$weak" = 1 ] && echo weak || echo tso)
 	rm -rf "$dir"
 	mkdir -p "$dir"
@@ -90,17 +92,17 @@ run_litmus() {
 }
 
 main() {
-	local name policy mb ct nmi want_tso want_weak tso weak json="" bad=0 only=" $* "
+	local name policy mb ct nmi flush waits want_tso want_weak tso weak json="" bad=0 only=" $* "
 	command -v spin > /dev/null || qs_die "spin is missing: apt-get install spin"
 	command -v jq > /dev/null || qs_die "jq is missing: apt-get install jq"
 	mkdir -p "$WORK" "$QS_REPORT"
 	: > "$WORK/verdicts.txt"
 	printf '%-26s %-22s %-22s\n' variant "TSO (states, s)" "weak (states, s)"
-	while read -r name policy mb ct nmi want_tso want_weak; do
+	while read -r name policy mb ct nmi flush waits want_tso want_weak; do
 		case $name in '' | '#'*) continue ;; esac
 		[ "$only" = "  " ] || [[ $only == *" $name "* ]] || continue
-		read -r -a tso < <(check_one "$name" "$policy" "$mb" "$ct" "$nmi" 0)
-		read -r -a weak < <(check_one "$name" "$policy" "$mb" "$ct" "$nmi" 1)
+		read -r -a tso < <(check_one "$name" "$policy" "$mb" "$ct" "$nmi" "$flush" "$waits" 0)
+		read -r -a weak < <(check_one "$name" "$policy" "$mb" "$ct" "$nmi" "$flush" "$waits" 1)
 		printf '%-26s %-22s %-22s' "$name" "${tso[0]} (${tso[1]}, ${tso[2]})" \
 			"${weak[0]} (${weak[1]}, ${weak[2]})"
 		if [ "${tso[0]}" != "$want_tso" ] || [ "${weak[0]}" != "$want_weak" ]; then

@@ -15,6 +15,17 @@
  *            0: context tracking not active: user entry/exit change the
  *               state bits with non-returning atomics; RCU keeps watching
  *   NMI      1: the walker also takes NMIs from user mode and walks there
+ *   FLUSH    what the caller's TLB flush did between its PMD store and the
+ *            sync: 0 none (the sync alone), 1 x86's native flush (IPI to
+ *            CPU 1, which runs the mm, and wait), 2 a paravirt flush that
+ *            skipped CPU 1 (a preempted vCPU: no IPI, no wait)
+ *   WAITS    what the arch says of that flush (tlb_flush_waited_for_cpu(),
+ *            tlb_table_flush_implies_ipi_broadcast()): 1 "it waited for
+ *            CPU 1", 0 "it did not" (arm64, paravirt)
+ *
+ * Policies P_FLUSH_IPI (Lance Yang's: no sync at all when the arch says
+ * its flush waits, else the broadcast) and P_QUIET_FLUSH (this series:
+ * skip CPU 1 when the arch says the flush waited for it, else quiet).
  *
  * Property: no walker dereferences a freed table (assertion).
  */
@@ -23,6 +34,15 @@
 #define P_QUIET		1
 #define P_SEED		2
 #define P_KSTATE	3
+#define P_FLUSH_IPI	4
+#define P_QUIET_FLUSH	5
+
+#ifndef FLUSH
+#define FLUSH	0
+#endif
+#ifndef WAITS
+#define WAITS	0
+#endif
 
 /* Memory locations */
 #define PMD	0
@@ -152,6 +172,13 @@ proctype freer()
 	bool send;
 
 	store(0, PMD, 0);		/* pmdp_collapse_flush() cleared it */
+#if FLUSH == 1
+	/* native_flush_tlb_multi(): inc_mm_tlb_gen() fences, IPI, wait */
+	fence(0);
+	ipi_pending = true;
+	!ipi_pending;
+#endif
+	/* FLUSH == 2: the hypervisor flushed; CPU 1 was not interrupted */
 #if MB
 	fence(0);			/* smp_mb() */
 #endif
@@ -162,6 +189,11 @@ proctype freer()
 	send = (st & WATCHING) != 0;
 #elif POLICY == P_SEED
 	send = (st & (3 == KERNEL)) != 0;	/* as posted: always 0 */
+#elif POLICY == P_FLUSH_IPI
+	send = !WAITS;			/* the flush was the sync, or broadcast */
+#elif POLICY == P_QUIET_FLUSH
+	/* CPU 1 runs the mm: the arch's word for it, else the quiet rule */
+	send = !WAITS && (st & WATCHING) != 0;
 #else
 	send = (st & 3) == KERNEL;
 #endif

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# A short run of make bench's code, so that it cannot rot: 50 collapses per
-# policy at 4 vCPUs, the stock kernel beside it, the scaling layout at 2
-# vCPUs, 2 s of oslat and one GUP-fast round per policy. Every guest run
-# must pass its own assertions; then bench.json must hold every figure the
-# issue names for every policy, the stock column must agree with
+# A short run of make bench's code, so that it cannot rot: 2 rounds of 25
+# collapses per policy at 4 vCPUs (the order rotated), the stock kernel
+# beside it, the scaling layout at 2 vCPUs, 1 s of oslat and one GUP-fast
+# run per policy and round. Every guest run must pass its own assertions;
+# then bench.json must hold every figure the issues name for every policy,
+# with its spread over the 2 rounds, the stock column must agree with
 # broadcast, and the plots must exist. The figures' values are make
-# bench's business (50 collapses are too few to compare policies).
+# bench's business (25 collapses are too few to compare policies).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=tests/lib.sh
@@ -15,8 +16,8 @@ cd "$(dirname "$0")/.."
 
 dir=$QS_BUILD/bench-check
 rm -rf "$dir"
-if QS_BENCH_DIR=$dir QS_BENCH_OPS=50 QS_BENCH_SCALING_OPS=20 QS_BENCH_VCPUS=2 \
-	QS_BENCH_OSLAT_SECONDS=2 QS_BENCH_GUP_ROUNDS=1 lab/bench.sh >&2; then
+if QS_BENCH_DIR=$dir QS_BENCH_ROUNDS=2 QS_BENCH_OPS=25 QS_BENCH_SCALING_OPS=20 QS_BENCH_VCPUS=2 \
+	QS_BENCH_OSLAT_SECONDS=1 QS_BENCH_GUP_ROUNDS=1 lab/bench.sh >&2; then
 	t_pass "bench: every guest run passed"
 else
 	t_fail "bench: every guest run passed" "lab/bench.sh failed (output above)"
@@ -28,12 +29,14 @@ results=$(perl -MJSON::PP -e '
 	local $/; my $j = decode_json(<STDIN>);
 	sub check { my ($ok, $name, $why) = @_; print $ok ? "ok $name\n" : "not ok $name # $why\n" }
 	sub num { defined $_[0] && !ref $_[0] && $_[0] =~ /^-?[0-9.]+$/ }
-	for my $p (qw(broadcast mm kernel-state rcu-exp rcu quiet)) {
+	for my $p (qw(broadcast mm kernel-state rcu-exp rcu quiet flush-ipi quiet-flush)) {
 		my $x = $j->{policies}{$p};
 		my @missing = grep { !num($x->{$_}) } qw(isolated_sync_ipis_per_1k same_mm_sync_ipis_per_1k idle_sync_ipis_per_1k total_sync_ipis_per_1k collapse_per_s gup_fast_ratio);
 		push @missing, map { "sync_ns.$_" } grep { !num($x->{sync_ns}{$_}) } qw(median p99 max);
 		push @missing, map { "oslat.$_" } grep { !num($x->{oslat}{$_}) } qw(max_us gaps_over_10us);
 		check(!@missing, "bench.json: $p has every figure", "missing: @missing");
+		my @spread = grep { my $f = $x->{spread}{$_}; !($f && num($f->{min}) && num($f->{max}) && ref $f->{rounds} eq "ARRAY" && @{$f->{rounds}} == 2 && $f->{min} <= $f->{median} && $f->{median} <= $f->{max}) } qw(idle_sync_ipis_per_1k other_process_sync_ipis_per_1k same_mm_sync_ipis_per_1k sync_ns_median collapse_per_s oslat_gaps_over_10us gup_fast_ratio);
+		check(($x->{rounds} // 0) == 2 && !@spread, "bench.json: $p has 2 rounds and the spread of each figure", "rounds " . ($x->{rounds} // "none") . ", bad spread: @spread");
 		my @sc = grep { $_->{policy} eq $p && $_->{vcpus} == 2 && num($_->{total_sync_ipis_per_sync}) && num($_->{sync_ns_median}) } @{$j->{scaling}};
 		check(@sc == 1, "bench.json: $p scaling at 2 vCPUs", scalar(@sc) . " entries");
 	}

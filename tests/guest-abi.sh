@@ -11,14 +11,14 @@ cd "$(dirname "$0")/.."
 . lab/env.sh
 
 lab/initramfs.sh >&2
-t_expect "default boot: policy quiet, debugfs ABI" 0 '^ok debugfs_abi.unknown_policy_gets_einval$' \
+t_expect "default boot: policy quiet-flush, debugfs ABI" 0 '^ok debugfs_abi.unknown_policy_gets_einval$' \
 	lab/vm.sh abi
 QS_CMDLINE_EXTRA="tlb_sync_policy=mm" t_expect "tlb_sync_policy=mm is applied" 0 \
 	'^ok debugfs_abi.boot_policy_from_command_line$' lab/vm.sh abi
-QS_CMDLINE_EXTRA="tlb_sync_policy=bogus" t_expect "tlb_sync_policy=bogus keeps quiet" 0 \
+QS_CMDLINE_EXTRA="tlb_sync_policy=bogus" t_expect "tlb_sync_policy=bogus keeps quiet-flush" 0 \
 	'^ok debugfs_abi.boot_policy_from_command_line$' lab/vm.sh abi
 console=$QS_BUILD/runs/$QS_ARCH-abi/console.log
-if grep -aq 'tlb_sync_policy=bogus: unknown policy, keeping quiet' "$console"; then
+if grep -aq 'tlb_sync_policy=bogus: unknown policy, keeping quiet-flush' "$console"; then
 	t_pass "tlb_sync_policy=bogus is reported on the console"
 else
 	t_fail "tlb_sync_policy=bogus is reported on the console" "no warning in $console"

@@ -797,7 +797,8 @@ static void watch(struct report *r)
 static void decide(struct report *r)
 {
 	bool hit = false, fix = r->livepatch ||
-		(r->series && !strcmp(r->policy, "quiet"));
+		(r->series && (!strcmp(r->policy, "quiet") ||
+			       !strcmp(r->policy, "quiet-flush")));
 	int cpu;
 
 	for (cpu = 0; cpu < r->ncpus; cpu++) {
