@@ -53,19 +53,28 @@ scenario_on() {
 	unset QS_ARCH
 }
 
+# sync_ipis ARCH SCENARIO POLICY:CPU...: from the arch's report, the sync
+# IPIs of each policy's CPU (-1 if missing), then the operations, tab-
+# separated.
+sync_ipis() {
+	local json=$QS_REPORT/mainline-$1.json scenario=$2
+	shift 2
+	jq -r --arg s "$scenario" '
+		def ipis($sc; $p; $c):
+			(first($sc.policies[$p].cpus[]? | select(.cpu == $c) | .sync_ipis) // -1);
+		.scenarios[$s] as $sc
+		| [$ARGS.positional[] | split(":") | . as [$p, $c] | ipis($sc; $p; ($c | tonumber))]
+		  + [($sc.operations // 0)]
+		| @tsv' --args "$@" < "$json" 2> /dev/null || true
+}
+
 # The bounds issue 17 names, from the report: per 1,000 operations, quiet
 # at most 20 sync IPIs on CPUs 1 (idle) and 2 (other process), broadcast at
 # least 900 on each.
 check_bounds() {
 	local arch=$1 json=$QS_REPORT/mainline-$1.json scenario out
 	for scenario in collapse hugetlb-unshare; do
-		out=$(jq -r --arg s "$scenario" '
-			def ipis($sc; $p; $c):
-				(first($sc.policies[$p].cpus[]? | select(.cpu == $c) | .sync_ipis) // -1);
-			.scenarios[$s] as $sc
-			| [ipis($sc; "quiet"; 1), ipis($sc; "quiet"; 2),
-			   ipis($sc; "broadcast"; 1), ipis($sc; "broadcast"; 2), ($sc.operations // 0)]
-			| @tsv' "$json" 2> /dev/null || true)
+		out=$(sync_ipis "$arch" "$scenario" quiet:1 quiet:2 broadcast:1 broadcast:2)
 		read -r qi qo bi bo n <<< "${out:-x x x x 0}"
 		if [ "${n:-0}" -gt 0 ] 2> /dev/null && [ "$qi" -ge 0 ] && [ "$qo" -ge 0 ] &&
 			[ $((qi * 1000)) -le $((20 * n)) ] && [ $((qo * 1000)) -le $((20 * n)) ] &&
@@ -86,13 +95,7 @@ check_bounds() {
 check_flush_bounds() {
 	local arch=$1 json=$QS_REPORT/mainline-$1.json scenario out
 	for scenario in collapse hugetlb-unshare; do
-		out=$(jq -r --arg s "$scenario" '
-			def ipis($sc; $p; $c):
-				(first($sc.policies[$p].cpus[]? | select(.cpu == $c) | .sync_ipis) // -1);
-			.scenarios[$s] as $sc
-			| [ipis($sc; "quiet-flush"; 1), ipis($sc; "quiet-flush"; 2), ipis($sc; "quiet-flush"; 3),
-			   ipis($sc; "flush-ipi"; 3), ($sc.operations // 0)]
-			| @tsv' "$json" 2> /dev/null || true)
+		out=$(sync_ipis "$arch" "$scenario" quiet-flush:1 quiet-flush:2 quiet-flush:3 flush-ipi:3)
 		read -r f1 f2 f3 l3 n <<< "${out:-x x x x 0}"
 		if [ "${n:-0}" -gt 0 ] 2> /dev/null && [ "$f1" -ge 0 ] && [ "$f2" -ge 0 ] && [ "$f3" -ge 0 ] &&
 			[ $((f1 * 1000)) -le $((20 * n)) ] && [ $((f2 * 1000)) -le $((20 * n)) ] &&
