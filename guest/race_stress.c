@@ -454,7 +454,7 @@ int main(int argc, char **argv)
 	ncpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	/* x86's "none" adds the check of its explanation (docs/safety.md). */
 	flush_check = !strcmp(policy, "none") && !control;
-	ktap_header(&k, 9 + flush_check + no_flush_wait);
+	ktap_header(&k, 9 + flush_check);
 	if (ncpus < 2 || ncpus > MAX_CPUS)
 		ktap_bail(&k, "needs 2 to 16 CPUs");
 	snprintf(name, sizeof(name), "%s_policy_selected", policy);
@@ -616,17 +616,6 @@ int main(int argc, char **argv)
 			  walker_sync, walker_cal);
 		ktap_result(&k, walker_sync == 0 && walker_cal > 0,
 			    "none_walkers_took_flush_ipis_not_sync_ipis");
-	}
-	/*
-	 * The switch is live: with no flush counted as waited, the walkers
-	 * (in the kernel half the time, pinning) are waited for by the sync
-	 * itself again, as under quiet.
-	 */
-	if (no_flush_wait) {
-		ktap_diag("walker CPUs with flush_did_not_wait: %ld sync IPIs",
-			  walker_sync);
-		ktap_result(&k, walker_sync > 0,
-			    "flush_did_not_wait_walkers_took_sync_ipis");
 	}
 	return ktap_finish(&k);
 }
