@@ -174,11 +174,6 @@ below() {
 	met "$(fact "$1" "$2") < $(fact "$3" "$2") && $(fact "$1" "$2.max") < $(fact "$3" "$2.min")"
 }
 
-# at_most P KEY LIMIT: every round at most LIMIT.
-at_most() {
-	met "$(fact "$1" "$2.max") <= $3"
-}
-
 write_md() {
 	local p q=quiet b=broadcast f=quiet-flush
 	echo "# quietsync benchmark: $KERNEL, $ACCEL, $(date -u +%Y-%m-%d)"
