@@ -57,6 +57,9 @@ archive_apt_cache() {
 # than QS_ARCHIVE_MAX_AGE or made for another list of suites.
 archive_ready() {
 	local d=$QS_ARCHIVE_DIR stamp age
+	# Until this process ends: one writer of the lists and of a stock
+	# kernel's unpacking at a time (tests/run.sh runs suites side by side).
+	qs_lock archive "$QS_CACHE/locks"
 	[ -r "$QS_ARCHIVE_KEYRING" ] ||
 		qs_die "no $QS_ARCHIVE_KEYRING: apt-get install debian-archive-keyring"
 	mkdir -p "$d/lists/partial" "$d/cache/archives/partial" \

@@ -125,3 +125,25 @@ qs_die() {
 	printf 'error: %s\n' "$*" >&2
 	exit 1
 }
+
+# qs_run_finished RUN_DIR: lab/vm.sh has judged the guest run (its result
+# is PASS or FAIL); a run still booting or running, which another suite may
+# have started beside this one, is not read.
+qs_run_finished() {
+	local result
+	result=$(cat "$1/result" 2> /dev/null) || return 1
+	[ "$result" = PASS ] || [ "$result" = FAIL ]
+}
+
+# qs_lock NAME [DIR]: hold the lock DIR/NAME (DIR: $QS_BUILD/locks) until this
+# shell exits. tests/run.sh runs guest suites side by side; the steps that
+# write a file another suite writes or reads (an initramfs, the selftests'
+# build, a report, the private apt lists, a stock kernel's unpacking) take
+# the lock of that file first. Never taken twice by one process tree: a
+# child's flock on a lock its parent holds would wait forever.
+qs_lock() {
+	local dir=${2:-$QS_BUILD/locks} fd
+	mkdir -p "$dir"
+	exec {fd}>> "$dir/$1"
+	flock "$fd"
+}

@@ -64,6 +64,9 @@ extra_files_spec() {
 
 main() {
 	local gen out
+	# Suites side by side build the same guest programs, busybox and
+	# gen_init_cpio (tests/run.sh): one initramfs at a time.
+	qs_lock initramfs
 	QS_GUEST_BIN=$QS_BUILD/guest-$QS_ARCH
 	out=$QS_BUILD/$QS_INITRAMFS_NAME.cpio.gz
 	QS_BUSYBOX=${QS_BUSYBOX:-$("$QS_ROOT/lab/busybox.sh")}

@@ -29,6 +29,9 @@ main() {
 	local set=${1:-} flavour=${2:-} rel=${3:-} fixtures other lp=/lib/quietsync
 	[ -n "$rel" ] || qs_die "usage: lab/livepatch-initramfs.sh SET FLAVOUR RELEASE"
 	other=$(other_flavour "$flavour")
+	# lab/livepatch-report.sh reads every release's module directory,
+	# which lab/livepatch.sh empties before it builds.
+	qs_lock livepatch
 	fixtures=$QS_BUILD/livepatch-fixtures/$rel
 	"$QS_ROOT/lab/livepatch.sh" "$set" "$flavour" "$rel"
 	QS_LP_OUT=$fixtures/bad-release QS_LP_CLAIM_RELEASE=6.12.0-quietsync-test \

@@ -32,7 +32,7 @@ count_splats() {
 # flavor_json RUN_DIR SCENARIO: one flavor's figures, or null.
 flavor_json() {
 	local run=$1 scenario=$2
-	if [ ! -r "$run/ktap.log" ]; then
+	if [ ! -r "$run/ktap.log" ] || ! qs_run_finished "$run"; then
 		echo null
 		return
 	fi
@@ -96,6 +96,9 @@ kernels_json() {
 
 main() {
 	local runs=$QS_BUILD/runs/$QS_ARCH-livepatch standard rt
+	# Not while a module directory is rebuilt (lab/livepatch-initramfs.sh)
+	# or another suite writes this report.
+	qs_lock livepatch
 	compgen -G "$runs*/ktap.log" > /dev/null ||
 		qs_die "no livepatch run in $runs*: make check-guest-livepatch"
 	standard=$(flavor_json "$runs" collapse)

@@ -39,7 +39,9 @@ splats_per_run() {
 # IPIs the walkers' CPUs took besides the sync, on x86 the TLB flushes).
 stress_rows() {
 	local run=$1
-	[ -r "$run/ktap.log" ] || return 0
+	if [ ! -r "$run/ktap.log" ] || ! qs_run_finished "$run"; then
+		return 0
+	fi
 	qs_metrics "$run/ktap.log" | awk -v splatlist="$(splats_per_run "$run/console.log" | tr '\n' ';')" "$QS_AWK_VAL"'
 	BEGIN {
 		n = split(splatlist, s, ";")
@@ -91,7 +93,7 @@ arm64_json() {
 	rows=$(stress_rows "$QS_BUILD/runs/arm64-safety-storm")
 	printf '"arm64": {"stress": %s,\n   "quiet_walk_delay": %s},\n' \
 		"$([ -n "$rows" ] && policy_rows "$rows" || echo null)" "$(row "$rows" quiet/delay)"
-	if [ -r "$ctl_run/ktap.log" ]; then
+	if [ -r "$ctl_run/ktap.log" ] && qs_run_finished "$ctl_run"; then
 		control=$(qs_metrics "$ctl_run/ktap.log" | awk "$QS_AWK_VAL"'val("stress") == "race" && val("control") == 1')
 		detected=false
 		if printf '%s' "$control" | grep -q 'kasan_detected=1' &&
@@ -132,7 +134,9 @@ selftests_json() {
 	local run first=1 policy
 	printf '"selftests": {'
 	for run in "$QS_BUILD"/runs/x86_64-selftests-*; do
-		[ -r "$run/ktap.log" ] || continue
+		if [ ! -r "$run/ktap.log" ] || ! qs_run_finished "$run"; then
+			continue
+		fi
 		policy=${run##*-selftests-}
 		[ "$first" ] || printf ','
 		first=
@@ -142,6 +146,8 @@ selftests_json() {
 }
 
 main() {
+	# The safety, selftests and arm64 suites write it, side by side.
+	qs_lock safety-report
 	mkdir -p "$QS_REPORT"
 	printf '{%s,\n %s,\n %s}\n' "$(x86_json)" "$(selftests_json)" "$(arm64_json)" \
 		> "$QS_REPORT/safety.json.tmp"

@@ -36,6 +36,8 @@ main() {
 	local tests=("$@") dir=$QS_SRC/tools/testing/selftests/mm out=$QS_BUILD/selftests-$QS_ARCH
 	local hdr t cc=${QS_CROSS_COMPILE}gcc extra
 	[ ${#tests[@]} -gt 0 ] || tests=("${SUBSET[@]}")
+	# The bench and the selftests suite build here side by side.
+	qs_lock "selftests-$QS_ARCH"
 	[ -d "$dir" ] || qs_die "no $dir: run lab/source.sh first"
 	export_headers
 	hdr=$QS_BUILD/khdr-$QS_ARCH/usr/include

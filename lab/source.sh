@@ -77,8 +77,8 @@ apply_series() {
 		n=$((n + 1))
 		qs_log "source: applying [$n/$total] $p"
 		if ! patch -d "$dest" -p1 --batch --forward --silent --dry-run \
-			< "$QS_PATCHES/$p" > "$QS_BUILD/patch-error.log" 2>&1; then
-			cat "$QS_BUILD/patch-error.log" >&2
+			< "$QS_PATCHES/$p" > "$QS_BUILD/patch-error$QS_BASE_SUFFIX.log" 2>&1; then
+			cat "$QS_BUILD/patch-error$QS_BASE_SUFFIX.log" >&2
 			qs_die "patch $p (number $n in patches/linux-$QS_BASE/series) does not apply to Linux $(cat "$dest/.quietsync-version")"
 		fi
 		patch -d "$dest" -p1 --batch --forward --silent < "$QS_PATCHES/$p"
@@ -89,6 +89,8 @@ apply_series() {
 main() {
 	local stamp tmp
 	mkdir -p "$QS_BUILD"
+	# Suites side by side (tests/run.sh) ask for the same tree.
+	qs_lock "source$QS_BASE_SUFFIX"
 	if [ "$QS_BASE" = 7.3 ] && [ -z "${QS_SOURCE_NO_FETCH:-}" ]; then
 		fetch_source_from_archive
 	fi

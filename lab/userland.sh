@@ -46,6 +46,9 @@ ensure_userland() {
 	# checked: only the date is not, and only for sid, which herd7 alone
 	# comes from.
 	[ "$name" != sid ] || aptopts+=(--aptopt='Acquire::Check-Valid-Until "false"')
+	# Made once, whoever asks first (a command substitution: the lock ends
+	# with it).
+	qs_lock "userland-$name" "$QS_CACHE/locks"
 	if [ -f "$dir/.quietsync-stamp" ] &&
 		[ "$(cat "$dir/.quietsync-stamp")" = "$(userland_stamp "$name")" ]; then
 		echo "$dir"

@@ -105,6 +105,8 @@ choose_accel() {
 		echo tcg
 		return
 	fi
+	# Suites boot side by side (tests/run.sh): one probe, read when done.
+	qs_lock "accel-$QS_ARCH"
 	if [ -f "$cache" ]; then
 		cat "$cache"
 		return

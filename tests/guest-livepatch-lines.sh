@@ -10,6 +10,9 @@
 # cycled 20 times elsewhere (6.1, 7.3), 5 on the others. Each kernel's
 # results are named after its release; build/report/livepatch.json gets
 # one entry per kernel under "kernels".
+#
+# Usage: tests/guest-livepatch-lines.sh [SET/FLAVOUR...]
+#   the kernels named (tests/run.sh runs each as a job of its own), or all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=tests/lib.sh
@@ -25,7 +28,14 @@ deb12-6.1 rt-amd64 5
 deb13-7.3 amd64 20
 deb13-7.3 rt-amd64 5"
 
+for want in "$@"; do
+	grep -q "^${want%/*} ${want#*/} " <<< "$KERNELS" ||
+		qs_die "no kernel '$want' here: SET/FLAVOUR, one of $(awk '{ printf " %s/%s", $1, $2 }' <<< "$KERNELS")"
+done
 while read -r set flavour cycles; do
+	if [ $# -gt 0 ] && ! printf '%s\n' "$@" | grep -qxF "$set/$flavour"; then
+		continue
+	fi
 	QS_COLLAPSES=200 QS_CYCLES=$cycles t_nested "$set $flavour: " \
 		"$QS_BUILD/tests/lines-$set-$flavour.out" tests/guest-livepatch.sh "$flavour" "$set"
 done <<< "$KERNELS"
