@@ -32,6 +32,8 @@
 #include <linux/string.h>
 #include <linux/utsname.h>
 
+/* Patch 3's rule, under the module's own name (see qs_lp_status). */
+#define tlb_remove_table_cpu_may_walk qs_lp_cpu_may_walk
 #include "quiet_rule.h"
 #include "sync_one_check.h"
 
@@ -47,8 +49,14 @@
 /* The longest tlb_remove_table_sync_one() worth decoding. */
 #define QS_LP_MAX_FUNC_SIZE 64
 
-static char *status = QS_LP_STATUS;
-module_param(status, charp, 0444);
+/*
+ * Every symbol of the module has a qs_lp_ prefix: a module symbol named
+ * like a kernel one makes the name ambiguous, and kprobes (perf probe,
+ * bpftrace, quietsync-check before 6.4) refuse it (tests/livepatch-build.sh
+ * checks it against each stock kernel's symbols).
+ */
+static char *qs_lp_status = QS_LP_STATUS;
+module_param_named(status, qs_lp_status, charp, 0444);
 MODULE_PARM_DESC(status, "verified (a release the lab measured) or checked (its function decoded at load)");
 
 /* The flavor's preemption model, as the headers built against say. */
@@ -60,9 +68,9 @@ MODULE_PARM_DESC(status, "verified (a release the lab measured) or checked (its 
  * filtered on tlb_remove_table_smp_sync counts the IPIs with the livepatch
  * loaded as without it.
  */
-static smp_call_func_t tlb_remove_table_smp_sync;
+static smp_call_func_t qs_lp_smp_sync;
 
-static void livepatch_tlb_remove_table_sync_one(void)
+static void qs_lp_sync_one(void)
 {
 	/*
 	 * Order the caller's page-table update before reading the remote
@@ -73,34 +81,34 @@ static void livepatch_tlb_remove_table_sync_one(void)
 	 */
 	smp_mb();
 	on_each_cpu_cond_mask(tlb_remove_table_cpu_may_walk,
-			      tlb_remove_table_smp_sync, NULL, true,
+			      qs_lp_smp_sync, NULL, true,
 			      cpu_online_mask);
 }
 
-static struct klp_func funcs[] = {
+static struct klp_func qs_lp_funcs[] = {
 	{
 		.old_name = "tlb_remove_table_sync_one",
-		.new_func = livepatch_tlb_remove_table_sync_one,
+		.new_func = qs_lp_sync_one,
 	}, { }
 };
 
-static struct klp_object objs[] = {
+static struct klp_object qs_lp_objs[] = {
 	{
 		/* name being NULL means vmlinux */
-		.funcs = funcs,
+		.funcs = qs_lp_funcs,
 	}, { }
 };
 
-static struct klp_patch patch = {
+static struct klp_patch qs_lp_patch = {
 	.mod = THIS_MODULE,
-	.objs = objs,
+	.objs = qs_lp_objs,
 };
 
 /*
  * kallsyms_lookup_name() is not exported; a kprobe on it tells where it is.
  * Used at load time only, to find the two symbols below.
  */
-static unsigned long symbol_address(const char *name)
+static unsigned long qs_lp_symbol_address(const char *name)
 {
 	static unsigned long (*lookup)(const char *name);
 	struct kprobe kp = { .symbol_name = "kallsyms_lookup_name" };
@@ -115,7 +123,7 @@ static unsigned long symbol_address(const char *name)
 }
 
 /* The size of the function at @addr, from "name+0x0/0xSIZE". */
-static unsigned long function_size(unsigned long addr)
+static unsigned long qs_lp_function_size(unsigned long addr)
 {
 	char buf[KSYM_SYMBOL_LEN], *slash, *end;
 	unsigned long size;
@@ -133,12 +141,12 @@ static unsigned long function_size(unsigned long addr)
 }
 
 /* Offset of the ftrace site in the function at @addr, or -1. */
-static int fentry_offset(unsigned long addr)
+static int qs_lp_fentry_offset(unsigned long addr)
 {
 	unsigned long (*ftrace_location_fn)(unsigned long ip);
 	unsigned long site;
 
-	ftrace_location_fn = (void *)symbol_address("ftrace_location");
+	ftrace_location_fn = (void *)qs_lp_symbol_address("ftrace_location");
 	if (!ftrace_location_fn)
 		return -1;
 	site = ftrace_location_fn(addr);
@@ -149,16 +157,16 @@ static int fentry_offset(unsigned long addr)
  * Is tlb_remove_table_sync_one() at @addr still the function this livepatch
  * replaces? Returns 0, or -EINVAL with the reason logged.
  */
-static int check_sync_one(unsigned long addr)
+static int qs_lp_check_sync_one(unsigned long addr)
 {
 	unsigned char code[QS_LP_MAX_FUNC_SIZE];
 	struct sync_one_expect want = {
-		.callee = symbol_address(QS_LP_CALLEE),
-		.callback = (unsigned long)tlb_remove_table_smp_sync,
-		.return_thunk = symbol_address("__x86_return_thunk"),
+		.callee = qs_lp_symbol_address(QS_LP_CALLEE),
+		.callback = (unsigned long)qs_lp_smp_sync,
+		.return_thunk = qs_lp_symbol_address("__x86_return_thunk"),
 	};
 	struct sync_one_verdict v;
-	unsigned long size = function_size(addr);
+	unsigned long size = qs_lp_function_size(addr);
 
 	if (!size || size > sizeof(code)) {
 		pr_err("tlb_remove_table_sync_one is %lu bytes here, more than smp_call_function(tlb_remove_table_smp_sync, NULL, 1) takes: not loading\n",
@@ -173,7 +181,7 @@ static int check_sync_one(unsigned long addr)
 		pr_err("cannot read tlb_remove_table_sync_one: not loading\n");
 		return -EINVAL;
 	}
-	v = sync_one_check(code, addr, size, fentry_offset(addr), &want);
+	v = sync_one_check(code, addr, size, qs_lp_fentry_offset(addr), &want);
 	if (!v.ok) {
 		pr_err("tlb_remove_table_sync_one is not %s(tlb_remove_table_smp_sync, NULL, 1) here: %s (at +0x%x of %lu bytes: %*ph): not loading\n",
 		       QS_LP_CALLEE, v.why, v.offset, size, (int)size, code);
@@ -198,25 +206,25 @@ static int __init quietsync_livepatch_init(void)
 		       init_utsname()->release, model);
 		return -EINVAL;
 	}
-	sync_one = symbol_address("tlb_remove_table_sync_one");
+	sync_one = qs_lp_symbol_address("tlb_remove_table_sync_one");
 	if (!sync_one) {
 		pr_err("tlb_remove_table_sync_one not found: not loading\n");
 		return -ENOENT;
 	}
-	tlb_remove_table_smp_sync =
-		(smp_call_func_t)symbol_address("tlb_remove_table_smp_sync");
-	if (!tlb_remove_table_smp_sync) {
+	qs_lp_smp_sync =
+		(smp_call_func_t)qs_lp_symbol_address("tlb_remove_table_smp_sync");
+	if (!qs_lp_smp_sync) {
 		pr_err("tlb_remove_table_smp_sync not found: not loading\n");
 		return -ENOENT;
 	}
-	ret = check_sync_one(sync_one);
+	ret = qs_lp_check_sync_one(sync_one);
 	if (ret)
 		return ret;
-	ret = klp_enable_patch(&patch);
+	ret = klp_enable_patch(&qs_lp_patch);
 	if (!ret)
 		pr_info("replacing tlb_remove_table_sync_one on %s (%s): %s\n",
 			QS_LP_RELEASE, QS_LP_FLAVOR,
-			!strcmp(status, "verified") ?
+			!strcmp(qs_lp_status, "verified") ?
 			"verified, a release the quietsync lab measured" :
 			"checked, its code decoded as smp_call_function(tlb_remove_table_smp_sync, NULL, 1)");
 	return ret;

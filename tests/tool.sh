@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
-# quietsync-check on the host: it builds with -Wall -Wextra -Werror, --help
-# documents it, bad input gets one line on stderr and exit 2, and without
-# root it says it cannot tell (exit 2). Its verdicts are asserted inside the
-# guests (check_verdict in the collapse and livepatch suites).
+# quietsync-check on the host: it builds with -Wall -Wextra -Werror from its
+# files, its parts pass their unit test (tests/tool_units.c: CPU lists,
+# /proc/interrupts by header, JSON, the verdict and its reasons), bad input
+# gets one line on stderr and exit 64, and the faults an operator meets
+# give the right verdict and exit code, with the machine left as it was:
+# masked kallsyms, sparse and long CPU lists and cgroup isolation (fake
+# files in private mount namespaces), no root, another tracefs user beside
+# it, a long load on the smallest buffer, Ctrl-C, SIGHUP and SIGKILL
+# mid-run. The expected verdict of each case is written before it runs.
+# The verdicts on real kernels are asserted inside the guests
+# (check_verdict). build/report/tool.json counts the cases.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=tests/lib.sh
@@ -11,85 +18,270 @@ cd "$(dirname "$0")/.."
 . lab/env.sh
 
 tool=$QS_BUILD/tool/quietsync-check
+work=$QS_BUILD/tool/cases
+TRACEFS=/sys/kernel/tracing
+cases=0
+wrong=0
+
 if make -s -C tool O="$QS_BUILD/tool" >&2; then
 	t_pass "builds with -Wall -Wextra -Werror"
 else
 	t_fail "builds with -Wall -Wextra -Werror" "make -C tool failed"
 	t_finish
 fi
+rm -rf "$work"
+mkdir -p "$work" "$QS_REPORT"
+
+# The unit test of the parts that need no kernel.
+if gcc -std=c11 -Wall -Wextra -Werror -I tool -o "$work/units" tests/tool_units.c \
+	tool/cpus.c tool/report.c tool/util.c tool/load.c 2> "$work/cc.log"; then
+	"$work/units" > "$work/units.ktap" || true
+	sed -n 's/^\(\(not \)\?ok\) [0-9]* \(.*\)$/\1 unit: \3/p' "$work/units.ktap"
+	grep -q '^# PASS$' "$work/units.ktap" || QS_TEST_FAILED=1
+else
+	t_fail "unit test builds" "$(head -n 3 "$work/cc.log" | tr '\n' ' ')"
+fi
 
 t_expect "--help documents the exit status" 0 '^Exit status: 0 not exposed' "$tool" --help
+t_expect "-V prints the version" 0 '^quietsync-check ' "$tool" -V
 
-# One line on stderr, exit 2, nothing on stdout.
+# A case: NAME, the exit and verdict expected (an extended regex on the
+# JSON's verdict), then the command. Counted for tool.json.
+expect_case() {
+	local name=$1 want_rc=$2 want=$3 out rc=0 verdict
+	shift 3
+	cases=$((cases + 1))
+	out=$("$@" 2> "$work/stderr") || rc=$?
+	verdict=$(jq -r '.verdict + " (" + .reason_code + ")"' <<< "$out" 2> /dev/null || echo "no JSON")
+	if [ "$rc" -eq "$want_rc" ] && [[ $verdict =~ $want ]]; then
+		t_pass "$name: $verdict, exit $rc"
+	else
+		wrong=$((wrong + 1))
+		t_fail "$name: /$want/, exit $want_rc" "got $verdict, exit $rc: $(tail -c 300 <<< "$out") $(head -n 2 "$work/stderr")"
+	fi
+}
+
+# build/report/tool.json: how many bad inputs and fault cases were tried on
+# the host, and how many gave a wrong verdict or exit code.
+write_report() {
+	jq -n --argjson cases "$cases" --argjson wrong "$wrong" \
+		'{host_cases: $cases, wrong_verdicts: $wrong}' > "$QS_REPORT/tool.json"
+	if [ "$wrong" -eq 0 ]; then
+		t_pass "tool.json: $cases bad inputs and fault cases tried, none wrong"
+	else
+		t_fail "tool.json: $cases bad inputs and fault cases tried, none wrong" "$wrong wrong (above)"
+	fi
+}
+
+# One line on stderr, exit 64, nothing on stdout.
 bad_input() {
 	local name=$1 out err rc=0
 	shift
-	out=$("$tool" "$@" 2> "$QS_BUILD/tool/stderr") || rc=$?
-	err=$(cat "$QS_BUILD/tool/stderr")
-	if [ "$rc" -eq 2 ] && [ -z "$out" ] && [ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] &&
+	cases=$((cases + 1))
+	out=$("$tool" "$@" 2> "$work/stderr") || rc=$?
+	err=$(cat "$work/stderr")
+	if [ "$rc" -eq 64 ] && [ -z "$out" ] && [ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] &&
 		[[ $err == quietsync-check:* ]]; then
-		t_pass "$name: one-line error, exit 2"
+		t_pass "$name: one-line error, exit 64"
 	else
-		t_fail "$name: one-line error, exit 2" "exit $rc, stdout '$out', stderr '$err'"
+		wrong=$((wrong + 1))
+		t_fail "$name: one-line error, exit 64" "exit $rc, stdout '$out', stderr '$err'"
 	fi
 }
 bad_input "unknown flag" --fast
 bad_input "--seconds 0" --seconds 0
 bad_input "--seconds not a number" --seconds ten
+bad_input "--duration in weeks" -d 2w
 bad_input "--seconds without a value" --seconds
 bad_input "a CPU list that does not parse" --cpus 2-x
 bad_input "a reversed CPU range" --cpus 3-1
+bad_input "an empty CPU list" --cpus ''
+bad_input "a CPU that is not present" --cpus "$(nproc --all)"
+bad_input "CPU 1024" --cpus 1024
+bad_input "control characters in the list" --cpus $'\t1,\n2'
+bad_input "the load on an isolated CPU" --cpus 1 -H 1
+bad_input "--status with --load" --status --load
 bad_input "a stray argument" now
+expect_case "--json with bad input: valid JSON" 64 '^usage error \(usage\)$' \
+	"$tool" --json --cpus $'\t1,\n2'
+
+# Fake kernel files in a private mount namespace: "FAKE=PATH..." binds each
+# file FAKE's content over PATH, then runs the tool with the arguments.
+in_ns() {
+	local binds=()
+	while [ $# -gt 0 ] && [[ $1 == *=/* ]]; do
+		binds+=("$1")
+		shift
+	done
+	# shellcheck disable=SC2016 # the inner shell expands them
+	unshare --mount --propagation private bash -c '
+		for b in "${@:2:$1}"; do mount --bind "${b%%=*}" "${b#*=}"; done
+		shift $(($1 + 1)); exec "$@"' in_ns "${#binds[@]}" "${binds[@]}" "$@"
+}
+fake() {
+	printf '%s\n' "$2" > "$work/$1"
+	echo "$work/$1"
+}
+# The same for a file the kernel may not have (nohz_full without
+# CONFIG_NO_HZ_FULL): nothing to hide then.
+fake_if() {
+	[ ! -e "$3" ] || echo "$(fake "$1" "$2")=$3"
+}
+
+if [ "$(id -u)" -ne 0 ]; then
+	t_skip "fault cases" "they need root (mount namespaces, tracefs)"
+	t_finish
+fi
+
+cpu=/sys/devices/system/cpu
+expect_case "kallsyms masked: cannot tell" 3 '^cannot tell \(kallsyms_unreadable\)$' \
+	in_ns /dev/null=/proc/kallsyms "$tool" --cpus 1 -d 1 --json
+expect_case "kallsyms masked, --status: cannot tell" 3 '^cannot tell \(kallsyms_unreadable\)$' \
+	in_ns /dev/null=/proc/kallsyms "$tool" --status --json
+mapfile -t sparse < <(fake_if present '0-3,8-11' "$cpu/present"; fake_if online '0-3,8-11' "$cpu/online"
+	fake_if isolated '8-11' "$cpu/isolated"; fake_if nohz '(null)' "$cpu/nohz_full")
+expect_case "a sparse CPU range (0-3,8-11), 8-11 isolated: exposed by configuration" 1 '^exposed \(' \
+	in_ns "${sparse[@]}" "$tool" --status --json
+cases=$((cases + 1))
+# (exit 1: exposed, as the case above says)
+roles=$(in_ns "${sparse[@]}" "$tool" --status --json | jq -c '[.isolated_cpus[] | "\(.cpu):\(.role)"]' || true)
+if [ "$roles" = '["8:isolcpus","9:isolcpus","10:isolcpus","11:isolcpus"]' ]; then
+	t_pass "a sparse CPU range: CPUs 8-11 found, each isolcpus only"
+else
+	wrong=$((wrong + 1))
+	t_fail "a sparse CPU range: CPUs 8-11 found, each isolcpus only" "$roles"
+fi
+cases=$((cases + 1))
+long=$(seq -s, 1 2 301)
+mapfile -t binds < <(fake_if present2 0-511 "$cpu/present"; fake_if online2 0-511 "$cpu/online"
+	fake_if isolated2 "$long" "$cpu/isolated"; fake_if nohz2 '(null)' "$cpu/nohz_full")
+n=$(in_ns "${binds[@]}" "$tool" --status --json | jq '.isolated_cpus | length' || true)
+if [ "$n" = 151 ]; then
+	t_pass "151 isolated CPUs listed one by one (${#long} characters): all 151 found"
+else
+	wrong=$((wrong + 1))
+	t_fail "151 isolated CPUs listed one by one (${#long} characters): all 151 found" "$n"
+fi
+if [ -e /sys/fs/cgroup/cpuset.cpus.isolated ]; then
+	cg="$(fake cgroup 1)=/sys/fs/cgroup/cpuset.cpus.isolated"
+	expect_case "cgroup v2 isolated partition (cpu1): found, exposed by configuration" 1 '^exposed \(' \
+		in_ns "$cg" "$(fake iso3 '')=$cpu/isolated" "$tool" --status --json
+else
+	t_skip "cgroup v2 isolated partition" "this kernel has no cpuset.cpus.isolated"
+fi
+expect_case "no isolated CPU, --status: not exposed" 0 '^not exposed \(no_isolated_cpus\)$' \
+	in_ns "$(fake iso4 '')=$cpu/isolated" "$tool" --status --json
 
 # The unprivileged user may not reach the clone (mktemp -d makes 0700
 # folders): it runs a copy of the tool from a folder it can read.
 nobody_dir=$(mktemp -d)
 chmod 755 "$nobody_dir"
 cp "$tool" "$nobody_dir/"
-if grep -q ' tlb_remove_table_smp_sync$' /proc/kallsyms; then
-	t_expect "not root: cannot tell, exit 2" 2 '^verdict: cannot tell \(not root' \
-		setpriv --reuid=65534 --regid=65534 --clear-groups "$nobody_dir/quietsync-check" --cpus 1 --seconds 1
-else
-	# This host's kernel has no sync IPI: that is the verdict, root or not.
-	t_expect "no sync IPI in this kernel: not exposed, exit 0" 0 \
-		'^verdict: not exposed \(this kernel has no page-table sync IPI' \
-		setpriv --reuid=65534 --regid=65534 --clear-groups "$nobody_dir/quietsync-check" --cpus 1 --seconds 1
-fi
+expect_case "not root: cannot tell" 3 '^cannot tell \(not_root\)$' \
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$nobody_dir/quietsync-check" --cpus 1 -d 1 --json
 rm -rf "$nobody_dir"
 
-# As root on this host: a second instance is refused while one runs, and
-# Ctrl-C leaves tracefs as it was (mounted or not, event off, no filter).
-tracefs_state() {
-	if mountpoint -q /sys/kernel/tracing; then
-		cat /sys/kernel/tracing/tracing_on \
-			/sys/kernel/tracing/events/csd/csd_function_entry/enable \
-			/sys/kernel/tracing/events/csd/csd_function_entry/filter 2> /dev/null | tr '\n' ' '
-	else
-		echo "not mounted"
-	fi
-}
-
-if [ "$(id -u)" -eq 0 ] && grep -q ' tlb_remove_table_smp_sync$' /proc/kallsyms; then
-	before=$(tracefs_state)
-	"$tool" --cpus 1 --seconds 30 > "$QS_BUILD/tool/first.out" 2>&1 &
-	first=$!
-	sleep 1
-	t_expect "a second instance is refused" 2 'another instance is running' "$tool" --cpus 1 --seconds 1
-	kill -INT "$first"
-	rc=0
-	wait "$first" || rc=$?
-	if [ "$rc" -eq 2 ] && grep -q '^verdict: cannot tell (interrupted)' "$QS_BUILD/tool/first.out"; then
-		t_pass "Ctrl-C: cannot tell (interrupted), exit 2"
-	else
-		t_fail "Ctrl-C: cannot tell (interrupted), exit 2" "exit $rc: $(tail -n 1 "$QS_BUILD/tool/first.out")"
-	fi
-	after=$(tracefs_state)
-	if [ "$before" = "$after" ]; then
-		t_pass "Ctrl-C: tracefs left as it was ($before)"
-	else
-		t_fail "Ctrl-C: tracefs left as it was" "before '$before', after '$after'"
-	fi
-else
-	t_skip "lock and Ctrl-C on this host" "needs root and a kernel with the sync IPI"
+if ! grep -q ' tlb_remove_table_smp_sync$' /proc/kallsyms || [ "$(nproc)" -lt 2 ]; then
+	t_skip "live cases on this host" "its kernel has no sync IPI, or it has one CPU"
+	write_report
+	t_finish
 fi
+
+# The top-level instance as another tool leaves it: a trace_pipe reader,
+# options/raw, the csd event on; the tool must count right beside it and
+# leave all of it as it was. Run in a private mount namespace of its own.
+cat > "$work/beside.sh" <<'EOF'
+set -euo pipefail
+t=/sys/kernel/tracing
+mountpoint -q "$t" || mount -t tracefs tracefs "$t"
+state() {
+	cat "$t/buffer_size_kb" "$t/tracing_on" "$t/options/raw" "$t/events/csd/csd_function_entry/enable" \
+		"$t/events/csd/csd_function_entry/filter" | tr '\n' ' '
+	ls "$t/instances" | tr '\n' ' '
+}
+raw=$(cat "$t/options/raw")
+csd=$(cat "$t/events/csd/csd_function_entry/enable")
+echo 1 > "$t/options/raw"
+echo 1 > "$t/events/csd/csd_function_entry/enable"
+cat "$t/trace_pipe" > /dev/null &
+reader=$!
+before=$(state)
+rc=0
+"$1" --cpus 1 --load -d 10 --json > "$2" || rc=$?
+after=$(state)
+kill "$reader"
+echo "$raw" > "$t/options/raw"
+echo "$csd" > "$t/events/csd/csd_function_entry/enable"
+[ "$before" = "$after" ] || { echo "top-level instance changed: '$before' -> '$after'" >&2; exit 9; }
+cat "$2"
+exit "$rc"
+EOF
+expect_case "a trace_pipe reader and options/raw on the top level, 10 s of load on the smallest buffer: exposed, top level unchanged" \
+	1 '^exposed \(exposed\)$' unshare --mount --propagation private bash "$work/beside.sh" "$tool" "$work/beside.json"
+cases=$((cases + 1))
+read -r ops sync cal < <(jq -r '[.operations, (.cpus[] | select(.cpu == 1) | .sync_ipis, .all_ipis)] | @tsv' \
+	"$work/beside.json" 2> /dev/null || echo "0 0 0")
+if [ "${ops:-0}" -gt 500 ] && [ $((sync * 100)) -ge $((ops * 99)) ] && [ $((sync * 100)) -le $((ops * 101 + 200)) ]; then
+	t_pass "counted exactly past the buffer: cpu1 took $sync sync IPIs in $ops collapses ($cal function-call IPIs)"
+else
+	wrong=$((wrong + 1))
+	t_fail "counted exactly past the buffer: cpu1's sync IPIs within 1% of the operations" "$sync in ${ops:-?} ($cal CAL)"
+fi
+
+# Signals mid-run. The tool's processes: its own and the load's children
+# (zombies aside: the reaper may not have come yet).
+procs() { ps -eo pid=,stat=,comm= | awk '$3 == "quietsync-check" && $2 !~ /^Z/ { printf "%s ", $1 }'; }
+# none_left SECONDS: no such process within SECONDS (a SIGKILLed load takes
+# a moment to unmap its memory).
+none_left() {
+	local i
+	for ((i = 0; i < $1 * 10; i++)); do
+		[ -n "$(procs)" ] || return 0
+		sleep 0.1
+	done
+	return 1
+}
+for sig in INT HUP; do
+	"$tool" --cpus 1 --load -d 30 --json > "$work/sig-$sig.json" 2> /dev/null &
+	pid=$!
+	sleep 3
+	kill -"$sig" "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	cases=$((cases + 1))
+	got=$(jq -r '"\(.verdict) \(.ended_by) \(.seconds)"' "$work/sig-$sig.json" 2> /dev/null || echo none)
+	read -r v1 by secs <<< "$got"
+	if [ "$rc" -eq 1 ] && [ "$v1" = exposed ] && [ "$by" = "SIG$sig" ] &&
+		awk -v s="$secs" 'BEGIN { exit !(s > 2 && s < 10) }' && none_left 2; then
+		t_pass "SIG$sig after 3 s of 30: the window summarized over ${secs} s, exposed, exit 1, no process left"
+	else
+		wrong=$((wrong + 1))
+		t_fail "SIG$sig after 3 s: summarized, exposed, nothing left" "exit $rc, '$got', processes '$(procs)'"
+	fi
+done
+
+"$tool" --cpus 1 --load -d 30 > /dev/null 2>&1 &
+pid=$!
+sleep 3
+kill -KILL "$pid"
+wait "$pid" || true
+cases=$((cases + 1))
+if none_left 5; then
+	t_pass "SIGKILL mid-run: the load's processes died with it"
+else
+	wrong=$((wrong + 1))
+	t_fail "SIGKILL mid-run: the load's processes died with it" "left running: $(procs)"
+	pkill -KILL -x quietsync-check || true
+fi
+cases=$((cases + 1))
+out=$("$tool" --cleanup 2>&1) || true
+if grep -q 'removed 1 trace instance' <<< "$out" && [ ! -e /run/quietsync-check.state ] &&
+	! compgen -G "$TRACEFS/instances/quietsync-check-*" > /dev/null; then
+	t_pass "--cleanup after SIGKILL: the instance removed, the state file gone ($(tr '\n' ' ' <<< "$out"))"
+else
+	wrong=$((wrong + 1))
+	t_fail "--cleanup after SIGKILL: the instance removed" "$out"
+fi
+
+write_report
 t_finish
