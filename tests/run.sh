@@ -16,9 +16,13 @@ set -euo pipefail
 # shellcheck source=lab/env.sh
 . "$(dirname "$0")/../lab/env.sh"
 
-# In dependency order: host checks, then the kernel, then guest runs.
-HOST_SUITES=(deps shellcheck console-scan ktap-verdict source config kernel
-	patches model tool stock livepatch-build)
+# In dependency order: host checks, then the kernel, then guest runs. The
+# host suites are two chains, each in order, side by side: the kernel's
+# build keeps both cores busy while the other chain mostly downloads
+# (stock kernels, userlands, the 7.3 source) and builds small things.
+HOST_CHAIN_KERNEL=(deps source config kernel patches tool)
+HOST_CHAIN_OTHER=(shellcheck console-scan ktap-verdict model stock livepatch-build)
+HOST_SUITES=("${HOST_CHAIN_KERNEL[@]}" "${HOST_CHAIN_OTHER[@]}")
 # Independent of each other; each needs only what the host suites built.
 # Longest first (warm times of docs/measurements.md), so that the short ones
 # fill the gaps at the end. A suite whose work splits into independent
@@ -123,6 +127,24 @@ count() {
 	echo "${n:-0}"
 }
 
+# run_chains: the two host chains side by side, each in order; their
+# results printed when both have ended (progress shows live).
+run_chains() {
+	local j chain pids=()
+	export QS_CHECK_PARALLEL=1
+	for chain in HOST_CHAIN_KERNEL HOST_CHAIN_OTHER; do
+		local -n jobs_of=$chain
+		( for j in "${jobs_of[@]}"; do run_job "$j"; done ) &
+		pids+=($!)
+		unset -n jobs_of
+	done
+	wait "${pids[@]}" || true
+	unset QS_CHECK_PARALLEL
+	for j in "${HOST_SUITES[@]}"; do
+		job_done "$j"
+	done
+}
+
 # Each job's wall time, slowest first, and the run's, as JSON.
 write_times() {
 	local total=$1 j file
@@ -174,11 +196,13 @@ main() {
 		run_serial "${suites[@]}"
 		jobs=("${suites[@]}")
 	else
-		run_serial "${HOST_SUITES[@]}"
 		guest=("${GUEST_JOBS[@]}")
 		if [ "$QS_CHECK_JOBS" -eq 1 ]; then
+			run_serial "${HOST_SUITES[@]}"
 			run_serial "${guest[@]}"
 		else
+			qs_log "check: host suites, two chains side by side"
+			run_chains
 			qs_log "check: guest suites, $QS_CHECK_JOBS at a time"
 			run_parallel "${guest[@]}"
 		fi

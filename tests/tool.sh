@@ -207,7 +207,7 @@ cat "$t/trace_pipe" > /dev/null &
 reader=$!
 before=$(state)
 rc=0
-"$1" --cpus 1 --load -d 10 --json > "$2" || rc=$?
+"$1" --cpus 1 --load -d 15 --json > "$2" || rc=$?
 after=$(state)
 kill "$reader"
 echo "$raw" > "$t/options/raw"
@@ -216,12 +216,14 @@ echo "$csd" > "$t/events/csd/csd_function_entry/enable"
 cat "$2"
 exit "$rc"
 EOF
-expect_case "a trace_pipe reader and options/raw on the top level, 10 s of load on the smallest buffer: exposed, top level unchanged" \
+expect_case "a trace_pipe reader and options/raw on the top level, 15 s of load on the smallest buffer: exposed, top level unchanged" \
 	1 '^exposed \(exposed\)$' unshare --mount --propagation private bash "$work/beside.sh" "$tool" "$work/beside.json"
 cases=$((cases + 1))
 read -r ops sync cal < <(jq -r '[.operations, (.cpus[] | select(.cpu == 1) | .sync_ipis, .all_ipis)] | @tsv' \
 	"$work/beside.json" 2> /dev/null || echo "0 0 0")
-if [ "${ops:-0}" -gt 500 ] && [ $((sync * 100)) -ge $((ops * 99)) ] && [ $((sync * 100)) -le $((ops * 101 + 200)) ]; then
+# The instance's buffer (4 KiB asked, 2 pages given) holds a few hundred
+# events: 600 operations are past it whatever else the machine does.
+if [ "${ops:-0}" -gt 600 ] && [ $((sync * 100)) -ge $((ops * 99)) ] && [ $((sync * 100)) -le $((ops * 101 + 200)) ]; then
 	t_pass "counted exactly past the buffer: cpu1 took $sync sync IPIs in $ops collapses ($cal function-call IPIs)"
 else
 	wrong=$((wrong + 1))
