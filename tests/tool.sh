@@ -102,8 +102,13 @@ bad_input "control characters in the list" --cpus $'\t1,\n2'
 bad_input "the load on an isolated CPU" --cpus 1 -H 1
 bad_input "--status with --load" --status --load
 bad_input "a stray argument" now
+bad_input "--duration nan" -d nan
 expect_case "--json with bad input: valid JSON" 64 '^usage error \(usage\)$' \
 	"$tool" --json --cpus $'\t1,\n2'
+expect_case "--json=FILE that cannot be written: a usage error before any measuring, JSON on stdout" 64 \
+	'^usage error \(usage\)$' "$tool" -d 1 --cpus 1 --json=/nonexistent/x
+expect_case "--json with a byte that is not ASCII: valid JSON" 64 '^usage error \(usage\)$' \
+	"$tool" --json --cpus $'\xff'
 
 # Fake kernel files in a private mount namespace: "FAKE=PATH..." binds each
 # file FAKE's content over PATH, then runs the tool with the arguments.
@@ -169,6 +174,10 @@ if [ -e /sys/fs/cgroup/cpuset.cpus.isolated ]; then
 else
 	t_skip "cgroup v2 isolated partition" "this kernel has no cpuset.cpus.isolated"
 fi
+expect_case "an offline CPU given: usage error" 64 '^usage error \(usage\)$' \
+	in_ns "$(fake online5 0)=$cpu/online" "$tool" --cpus 1 -d 1 --json
+expect_case "no housekeeping CPU in the tool's affinity: cannot tell" 3 '^cannot tell \(no_housekeeping_cpu\)$' \
+	taskset -c 1 "$tool" --cpus 1 -d 1 --load --json
 expect_case "no isolated CPU, --status: not exposed" 0 '^not exposed \(no_isolated_cpus\)$' \
 	in_ns "$(fake iso4 '')=$cpu/isolated" "$tool" --status --json
 

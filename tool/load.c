@@ -59,6 +59,7 @@ void load_init(struct load *l)
 	l->fd = -1;
 	l->overcommit_saved = -1;
 	l->cpu = -1;
+	l->died = -1;
 }
 
 enum load_kind load_choose(void)
@@ -83,7 +84,9 @@ static void child_setup(pid_t parent, int cpu)
 	signal(SIGQUIT, SIG_IGN);
 	CPU_ZERO(&set);
 	CPU_SET(cpu, &set);
-	sched_setaffinity(0, sizeof(set), &set);
+	/* Unpinned, the load could run on an isolated CPU: not at all. */
+	if (cpu < 0 || cpu >= CPU_SETSIZE || sched_setaffinity(0, sizeof(set), &set))
+		_exit(LOAD_EXIT_UNPINNED);
 }
 
 /* Collapse 2 MiB of anonymous memory over and over. */
@@ -291,6 +294,13 @@ static void stop_process(pid_t *pid)
 
 void load_end(struct load *l)
 {
+	int status;
+
+	/* A load that ended by itself (it could not be pinned, or map). */
+	if (l->pid > 0 && waitpid(l->pid, &status, WNOHANG) == l->pid) {
+		l->died = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		l->pid = 0;
+	}
 	stop_process(&l->pid);
 	stop_process(&l->sharer);
 	if (l->fd >= 0) {

@@ -15,6 +15,9 @@
 
 enum load_kind { LOAD_NONE, LOAD_COLLAPSE, LOAD_HUGETLB_UNSHARE };
 
+/* A load process's exit code when it cannot run pinned to its CPU. */
+#define LOAD_EXIT_UNPINNED 3
+
 extern const char *const load_text[];
 
 struct load {
@@ -24,6 +27,7 @@ struct load {
 	int fd;			/* the hugetlb file, or -1 */
 	long *ops;		/* operations done, shared with the child */
 	long overcommit_saved;	/* nr_overcommit_hugepages to put back, or -1 */
+	int died;		/* the load's exit status if it ended by itself, else -1 */
 };
 
 void load_init(struct load *l);

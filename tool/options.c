@@ -78,7 +78,7 @@ static double parse_duration(const char *arg)
 		v *= 3600;
 	else if (*end && strcmp(end, "s"))
 		return -1;
-	return v < 1 || v > MAX_SECONDS ? -1 : v;
+	return !(v >= 1 && v <= MAX_SECONDS) ? -1 : v;
 }
 
 int parse_options(int argc, char **argv, struct options *o)
@@ -150,6 +150,8 @@ int parse_options(int argc, char **argv, struct options *o)
 			return snprintf(o->error, sizeof(o->error), "%s needs a value",
 					argv[optind - 1]), -1;
 		default:
+			if (optopt)
+				return snprintf(o->error, sizeof(o->error), "unknown option '-%c'", optopt), -1;
 			return snprintf(o->error, sizeof(o->error), "unknown option '%s'",
 					argv[optind - 1]), -1;
 		}

@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,10 +118,10 @@ static int check_given_cpus(struct report *r, struct options *o, const struct cp
 	if (!cpuset_count(&r->given))
 		return snprintf(o->error, sizeof(o->error), "--cpus names no CPU"), -1;
 	for (cpu = 0; cpu < r->given.size; cpu++)
-		if (cpuset_has(&r->given, cpu) && !cpuset_has(present, cpu)) {
-			text = cpuset_format(present);
-			snprintf(o->error, sizeof(o->error), "--cpus: CPU %d is not present (present: %s)",
-				 cpu, text ? text : "?");
+		if (cpuset_has(&r->given, cpu) && !cpuset_has(&r->online, cpu)) {
+			text = cpuset_format(&r->online);
+			snprintf(o->error, sizeof(o->error), "--cpus: CPU %d is not %s (online: %s)",
+				 cpu, cpuset_has(present, cpu) ? "online" : "present", text ? text : "?");
 			free(text);
 			return -1;
 		}
@@ -164,6 +165,7 @@ static int read_machine(struct report *r, struct options *o)
 {
 	struct cpuset present = { 0 };
 	unsigned long long addr;
+	cpu_set_t allowed;
 	struct utsname uts;
 	char err[300];
 	int rc, i;
@@ -200,8 +202,11 @@ static int read_machine(struct report *r, struct options *o)
 					"--house-keeping %d: not an online CPU that is not isolated", o->housekeeping), -1;
 		r->load_cpu = o->housekeeping;
 	}
+	/* The first housekeeping CPU this process may run on. */
+	if (sched_getaffinity(0, sizeof(allowed), &allowed))
+		CPU_ZERO(&allowed);
 	for (i = 0; r->load_cpu < 0 && i < r->ncpus; i++)
-		if (!r->cpus[i].role)
+		if (!r->cpus[i].role && r->cpus[i].cpu < CPU_SETSIZE && CPU_ISSET(r->cpus[i].cpu, &allowed))
 			r->load_cpu = r->cpus[i].cpu;
 	if (rc == -1)
 		cannot_tell(r, "kallsyms_unreadable", "%s: whether this kernel has the page-table sync IPI is unknown", err);
@@ -259,6 +264,13 @@ static void count_window(struct report *r, struct trace *t, struct load *l, doub
 	}
 	r->seconds_ran = now() - start;
 	load_end(l);
+	if (l->died >= 0) {
+		if (l->died == LOAD_EXIT_UNPINNED)
+			cannot_tell(r, "load_failed", "the load could not run pinned to cpu%d (the tool's CPU affinity, a cpuset?): use -H with a CPU it may run on", l->cpu);
+		else
+			cannot_tell(r, "load_failed", "the load process ended by itself (status %d) after %.1f s", l->died, r->seconds_ran);
+		goto out;
+	}
 	trace_stop(t);
 	read_function_call_ipis("/proc/interrupts", after, r->online.size);
 	if (interrupted)
@@ -364,7 +376,7 @@ static void run_check(struct report *r, const struct options *o)
 		return;
 	}
 	if (o->load && r->load_cpu < 0) {
-		cannot_tell(r, "no_housekeeping_cpu", "--load needs a housekeeping CPU, all are isolated");
+		cannot_tell(r, "no_housekeeping_cpu", "--load needs a housekeeping CPU this process may run on: none is online, not isolated and in its CPU affinity");
 		return;
 	}
 	lock = take_lock(why, sizeof(why));
@@ -391,22 +403,17 @@ static void run_check(struct report *r, const struct options *o)
 	else
 		count_window(r, &t, &l, o->seconds);
 	load_end(&l);
-	trace_end(&t);
-	state_end();
+	/* What could not be undone stays recorded for the next run. */
+	if (trace_end(&t))
+		fprintf(stderr, "quietsync-check: could not remove all of the trace instance %s (in use?): the next run or --cleanup will\n",
+			t.instance);
+	else
+		state_end();
 	close(lock);
 }
 
-static int emit(const struct report *r, const struct options *o)
+static int emit(const struct report *r, const struct options *o, FILE *out)
 {
-	FILE *out = stdout;
-
-	if (o->json && o->json_file) {
-		out = fopen(o->json_file, "we");
-		if (!out) {
-			fprintf(stderr, "quietsync-check: cannot write %s: %s\n", o->json_file, strerror(errno));
-			return EXIT_USAGE;
-		}
-	}
 	if (o->json)
 		print_json(out, r);
 	if (!o->json || o->json_file)
@@ -420,6 +427,7 @@ int main(int argc, char **argv)
 {
 	struct options o = { .seconds = 10, .housekeeping = -1, .max_ipis = -1 };
 	static struct report r;
+	FILE *out = stdout;
 	int rc;
 
 	r.mode = "check";
@@ -428,6 +436,12 @@ int main(int argc, char **argv)
 	r.tolerated_percent = TOLERATED_PERCENT;
 	rc = parse_options(argc, argv, &o);
 	r.max_ipis = o.max_ipis;
+	/* Before any measuring: a FILE that cannot be written is a usage error. */
+	if (!rc && o.json && o.json_file && !(out = fopen(o.json_file, "we"))) {
+		snprintf(o.error, sizeof(o.error), "--json=%s: %s", o.json_file, strerror(errno));
+		out = stdout;
+		rc = -1;
+	}
 	if (!rc && o.cleanup) {
 		char why[300];
 		int lock;
@@ -448,7 +462,7 @@ int main(int argc, char **argv)
 		rc = read_machine(&r, &o);
 	if (rc) {
 		for (char *p = o.error; *p; p++)
-			if ((unsigned char)*p < 0x20)
+			if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
 				*p = '?';
 		fprintf(stderr, "quietsync-check: %s (see --help)\n", o.error);
 		if (o.json) {
@@ -457,23 +471,19 @@ int main(int argc, char **argv)
 			r.code = "usage";
 			snprintf(r.why, sizeof(r.why), "%s", o.error);
 			r.ncpus = 0;
-			print_json(stdout, &r);
+			print_json(out, &r);
 		}
 		return EXIT_USAGE;
 	}
 	if (o.status) {
-		FILE *out = stdout;
-
 		r.mode = "status";
-		if (o.json && o.json_file && !(out = fopen(o.json_file, "we"))) {
-			fprintf(stderr, "quietsync-check: cannot write %s: %s\n", o.json_file, strerror(errno));
-			return EXIT_USAGE;
-		}
 		rc = status_run(&r, o.json, out);
-		if (out != stdout)
+		if (out != stdout) {
 			fclose(out);
+			status_run(&r, false, stdout);
+		}
 		return rc;
 	}
 	run_check(&r, &o);
-	return emit(&r, &o);
+	return emit(&r, &o, out);
 }

@@ -172,7 +172,7 @@ void decide(struct report *r)
 	} else if (fix_active(r)) {
 		r->verdict = V_FIXED;
 		r->code = "fixed";
-		snprintf(r->why, sizeof(r->why), "%ld syncs, isolated CPUs spared: the most %ld, on cpu%d; %s%s%s active",
+		snprintf(r->why, sizeof(r->why), "%ld operations that sync, isolated CPUs spared: the most %ld sync IPIs, on cpu%d; %s%s%s active",
 			 r->observed, r->max_isolated, r->max_cpu,
 			 r->livepatch ? "livepatch" : "series",
 			 r->livepatch && r->lp_status[0] ? " for a release " : "",
@@ -180,7 +180,7 @@ void decide(struct report *r)
 	} else {
 		r->verdict = V_NOT_EXPOSED;
 		r->code = "spared";
-		snprintf(r->why, sizeof(r->why), "%ld syncs, isolated CPUs spared: the most %ld, on cpu%d",
+		snprintf(r->why, sizeof(r->why), "%ld operations that sync, isolated CPUs spared: the most %ld sync IPIs, on cpu%d",
 			 r->observed, r->max_isolated, r->max_cpu);
 	}
 }
@@ -269,7 +269,7 @@ void json_string(FILE *out, const char *s)
 			fputs("\\n", out);
 		else if (*p == '\t')
 			fputs("\\t", out);
-		else if (*p < 0x20 || *p == 0x7f)
+		else if (*p < 0x20 || *p >= 0x7f)
 			fprintf(out, "\\u%04x", *p);
 		else
 			fputc(*p, out);

@@ -124,7 +124,10 @@ int status_run(struct report *r, bool json, FILE *out)
 	for (i = 0; i < s.nk; i++)
 		if (!s.k[i].module && missing < 0)
 			missing = i;
-	if (!r->kallsyms_ok) {
+	if (r->verdict == V_CANNOT_TELL && strcmp(r->code, "kallsyms_unreadable")) {
+		verdict = "cannot tell", code = r->code, rc = EXIT_CANNOT_TELL;
+		snprintf(why, sizeof(why), "%s", r->why);
+	} else if (!r->kallsyms_ok) {
 		verdict = "cannot tell", code = "kallsyms_unreadable", rc = EXIT_CANNOT_TELL;
 		snprintf(why, sizeof(why), "/proc/kallsyms cannot be read, so whether this kernel has the sync IPI is unknown");
 	} else if (r->livepatch && r->lp_transition) {

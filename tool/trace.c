@@ -178,7 +178,9 @@ int trace_start(struct trace *t, char *why, size_t len)
 		return -1;
 	}
 	t->created_instance = true;
-	if (in_instance(t, path, sizeof(path), "buffer_size_kb") || write_text(path, BUFFER_KB)) {
+	/* Overwrite mode (an instance copies the top level's options). */
+	if (in_instance(t, path, sizeof(path), "options/overwrite") || write_text(path, "1") ||
+	    in_instance(t, path, sizeof(path), "buffer_size_kb") || write_text(path, BUFFER_KB)) {
 		snprintf(why, len, "cannot size the buffer of %s (%s)", t->instance, strerror(errno));
 		return -1;
 	}
@@ -264,25 +266,30 @@ static void remove_own_kprobe(void)
 	append_text(KPROBE_EVENTS, "-:" OWN_GROUP "/sync_ipi\n");
 }
 
-void trace_end(struct trace *t)
+int trace_end(struct trace *t)
 {
 	char path[256];
+	int rc = 0;
 
 	if (t->created_instance) {
 		trace_stop(t);
 		if (!in_instance(t, path, sizeof(path), CSD_EVENT "/enable"))
 			write_text(path, "0");
-		remove_instance(t->instance);
+		if (remove_instance(t->instance))
+			rc = -1;
 		t->created_instance = false;
 	}
 	if (t->created_kprobe) {
-		remove_own_kprobe();
+		if (!rc && append_text(KPROBE_EVENTS, "-:" OWN_GROUP "/sync_ipi\n"))
+			rc = -1;
 		t->created_kprobe = false;
 	}
 	if (t->mounted) {
-		umount(QS_TRACEFS);
+		if (rc || umount(QS_TRACEFS))
+			rc = -1;
 		t->mounted = false;
 	}
+	return rc;
 }
 
 int trace_remove_stale(void)
@@ -300,8 +307,12 @@ int trace_remove_stale(void)
 	while (instances && (d = readdir(instances))) {
 		if (strncmp(d->d_name, QS_INSTANCE_PREFIX, strlen(QS_INSTANCE_PREFIX)))
 			continue;
+		/*
+		 * Every run holds the lock: an instance seen under it is a
+		 * dead run's, even if its pid was reused since.
+		 */
 		pid = strtol(d->d_name + strlen(QS_INSTANCE_PREFIX), NULL, 10);
-		if (pid == getpid() || pid_alive((pid_t)pid))
+		if (pid == getpid())
 			continue;
 		snprintf(dir, sizeof(dir), QS_TRACEFS "/instances/%s", d->d_name);
 		if (!remove_instance(dir))

@@ -37,8 +37,11 @@ void trace_stop(struct trace *t);
  * small the buffer. -1 with the reason in @why.
  */
 long trace_count(struct trace *t, int cpu, char *why, size_t len);
-/* Remove the instance and the kprobe event made; unmount what was mounted. */
-void trace_end(struct trace *t);
+/*
+ * Remove the instance and the kprobe event made; unmount what was mounted.
+ * -1 if something stayed (the state file must then stay too).
+ */
+int trace_end(struct trace *t);
 /*
  * Remove what a run killed before its end left: instances of dead
  * quietsync-check processes and this tool's kprobe event. The number of
