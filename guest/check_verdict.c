@@ -4,18 +4,31 @@
  * left tracefs (and the huge page reservation of its hugetlb load) as it
  * found it.
  *
- * Usage: check_verdict LABEL EXIT VERDICT [-P POLICY] -- ARGS...
+ * Usage: check_verdict LABEL EXIT VERDICT [-P POLICY] [-B] [-C] [-S SIG] -- ARGS...
  *   LABEL names the results; EXIT and VERDICT (exposed, not-exposed, fixed
  *   or cannot-tell) are what the tool must say; -P selects the series'
- *   evaluation policy first (restored after).
+ *   evaluation policy first (restored after). The faults an operator meets:
+ *   -B  another tracefs user beside it: options/raw and tracing_on set on
+ *       the top-level instance, a trace_pipe reader consuming it
+ *   -C  its counts of each isolated CPU equal that CPU's function-call
+ *       IPIs within 1% (ARGS must have --json=/tmp/check.json)
+ *   -S  INT or HUP 5 s into its run: it must summarize the time watched;
+ *       KILL: nothing of it may keep running, and --cleanup must remove
+ *       the trace instance it left (EXIT and VERDICT are then unused)
  */
 #include "ipicount.h"
 #include "ktap.h"
 #include "policy.h"
 #include "proc.h"
 
+#include <dirent.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+
+#define CHECK_JSON "/tmp/check.json"
 
 static const char *const restored_files[] = {
 	QS_TRACEFS "/tracing_on",
@@ -23,7 +36,9 @@ static const char *const restored_files[] = {
 	QS_TRACEFS "/buffer_size_kb",
 	QS_TRACEFS "/events/csd/csd_function_entry/enable",
 	QS_TRACEFS "/events/csd/csd_function_entry/filter",
+	QS_TRACEFS "/options/raw",
 	"/proc/sys/vm/nr_hugepages",
+	"/proc/sys/vm/nr_overcommit_hugepages",
 };
 
 #define NFILES (sizeof(restored_files) / sizeof(restored_files[0]))
@@ -71,53 +86,199 @@ static bool unchanged(const char *file, const char *before, const char *after)
 	return false;
 }
 
+/* A quietsync-check process that is not a zombie, or 0. */
+static int tool_process(void)
+{
+	char path[300], comm[64], stat[256], *p;
+	struct dirent *d;
+	DIR *dir = opendir("/proc");
+	int found = 0;
+
+	while (dir && !found && (d = readdir(dir))) {
+		if (d->d_name[0] < '1' || d->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", d->d_name);
+		if (read_file(path, comm, sizeof(comm)) < 0 || strncmp(comm, "quietsync-check", 15))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", d->d_name);
+		if (read_file(path, stat, sizeof(stat)) < 0)
+			continue;
+		p = strrchr(stat, ')');
+		if (p && p[1] == ' ' && p[2] != 'Z')
+			found = atoi(d->d_name);
+	}
+	if (dir)
+		closedir(dir);
+	return found;
+}
+
+static bool none_left(int seconds)
+{
+	struct timespec tick = { 0, 100 * 1000 * 1000 };
+	int i, pid = 0;
+
+	for (i = 0; i < seconds * 10; i++) {
+		pid = tool_process();
+		if (!pid)
+			return true;
+		nanosleep(&tick, NULL);
+	}
+	ktap_diag("quietsync-check process %d still running", pid);
+	return false;
+}
+
+/* Each isolated CPU's sync IPIs within 1% of its function-call IPIs. */
+static bool counts_match_cal(void)
+{
+	char json[65536], isolated[8];
+	const char *p = json;
+	long sync, cal;
+	int cpu, n = 0;
+	bool ok = true;
+
+	if (read_file(CHECK_JSON, json, sizeof(json)) < 0) {
+		ktap_diag("no %s", CHECK_JSON);
+		return false;
+	}
+	while ((p = strstr(p, "{\"cpu\": "))) {
+		if (sscanf(p, "{\"cpu\": %d, \"isolated\": %7[a-z], \"role\": \"%*[^\"]\", \"sync_ipis\": %ld, \"all_ipis\": %ld",
+			   &cpu, isolated, &sync, &cal) == 4 && !strcmp(isolated, "true")) {
+			ktap_diag("cpu%d: %ld sync IPIs, %ld function-call IPIs", cpu, sync, cal);
+			ok = ok && sync > 0 && labs(cal - sync) * 100 <= cal;
+			n++;
+		}
+		p++;
+	}
+	return ok && n > 0;
+}
+
+/* The other tracefs user: options/raw, tracing_on, a trace_pipe reader. */
+static pid_t start_beside(char *raw, char *on)
+{
+	pid_t pid;
+
+	read_file(QS_TRACEFS "/options/raw", raw, 8);
+	read_file(QS_TRACEFS "/tracing_on", on, 8);
+	write_file(QS_TRACEFS "/options/raw", "1");
+	write_file(QS_TRACEFS "/tracing_on", "1");
+	pid = fork();
+	if (pid == 0) {
+		char buf[4096];
+		FILE *f = fopen(QS_TRACEFS "/trace_pipe", "r");
+
+		while (f && fread(buf, 1, sizeof(buf), f) > 0)
+			;
+		_exit(0);
+	}
+	return pid;
+}
+
+static bool stop_beside(pid_t pid, const char *raw, const char *on)
+{
+	bool running = pid > 0 && waitpid(pid, NULL, WNOHANG) == 0;
+
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	write_file(QS_TRACEFS "/options/raw", raw);
+	write_file(QS_TRACEFS "/tracing_on", on);
+	return running;
+}
+
+static int signal_number(const char *name)
+{
+	if (!strcmp(name, "INT"))
+		return SIGINT;
+	if (!strcmp(name, "HUP"))
+		return SIGHUP;
+	if (!strcmp(name, "KILL"))
+		return SIGKILL;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	char before[NFILES][256], after[NFILES][256], out[8192], want[160];
-	char saved_policy[64] = "", name[128], *line;
-	const char *label, *verdict, *policy = NULL;
+	char saved_policy[64] = "", name[128], raw[8] = "0", on[8] = "0", *line;
+	const char *label, *verdict, *policy = NULL, *sig_name = NULL;
+	bool same = true, verdict_ok, beside = false, cal = false;
+	char *cleanup_argv[] = { "/bin/quietsync-check", "--cleanup", NULL };
+	int expect, rc, first, sig = 0, planned = 3;
+	pid_t reader = -1;
 	unsigned long i;
-	bool same = true, verdict_ok;
-	int expect, rc, first;
 	struct ktap k;
 
 	if (argc < 5) {
-		fprintf(stderr, "usage: check_verdict LABEL EXIT VERDICT [-P POLICY] -- ARGS...\n");
+		fprintf(stderr, "usage: check_verdict LABEL EXIT VERDICT [-P POLICY] [-B] [-C] [-S SIG] -- ARGS...\n");
 		return 2;
 	}
 	label = argv[1];
 	expect = atoi(argv[2]);
 	verdict = verdict_words(argv[3]);
-	first = 4;
-	if (!strcmp(argv[first], "-P") && argc > first + 1) {
-		policy = argv[first + 1];
-		first += 2;
+	for (first = 4; first < argc && strcmp(argv[first], "--"); first++) {
+		if (!strcmp(argv[first], "-P") && first + 1 < argc)
+			policy = argv[++first];
+		else if (!strcmp(argv[first], "-B"))
+			beside = true;
+		else if (!strcmp(argv[first], "-C"))
+			cal = true;
+		else if (!strcmp(argv[first], "-S") && first + 1 < argc && signal_number(argv[first + 1]))
+			sig = signal_number(sig_name = argv[++first]);
+		else
+			break;
 	}
-	if (strcmp(argv[first], "--")) {
+	if (first >= argc || strcmp(argv[first], "--")) {
 		fprintf(stderr, "check_verdict: expected -- before the tool's arguments\n");
 		return 2;
 	}
 	argv[first] = "/bin/quietsync-check";
+	/* KILL: killed and cleaned up in place of the exit and the verdict. */
+	planned += (policy != NULL) + beside + cal + (sig == SIGINT || sig == SIGHUP);
 
-	ktap_header(&k, 3 + (policy != NULL));
+	ktap_header(&k, planned);
 	if (policy) {
 		read_selected(QS_POLICY_FILE, saved_policy, sizeof(saved_policy));
 		snprintf(name, sizeof(name), "%s_policy_%s_selected", label, policy);
 		ktap_result(&k, !write_file(QS_POLICY_FILE, policy), name);
 	}
+	if (beside)
+		reader = start_beside(raw, on);
 	snapshot(before);
-	rc = run_capture(argv + first, false, out, sizeof(out));
+	rc = run_capture_signal(argv + first, false, out, sizeof(out), sig, 5000);
+	if (sig == SIGKILL) {
+		snprintf(name, sizeof(name), "%s_killed_nothing_left", label);
+		ktap_result(&k, rc == -1 && none_left(5), name);
+		rc = run_capture(cleanup_argv, true, out, sizeof(out));
+		ktap_diag("quietsync-check --cleanup exited %d: %s", rc, out);
+		snprintf(name, sizeof(name), "%s_cleanup_removed_the_instance", label);
+		ktap_result(&k, rc == 0 && strstr(out, "removed 1 trace instance"), name);
+	}
 	snapshot(after);
-	snprintf(want, sizeof(want), "verdict: %s (", verdict);
-	verdict_ok = strstr(out, want) != NULL;
-	for (line = strtok(out, "\n"); line; line = strtok(NULL, "\n"))
-		ktap_diag("%s", line);
-
-	snprintf(name, sizeof(name), "%s_exit_%d", label, expect);
-	ktap_diag("quietsync-check exited %d", rc);
-	ktap_result(&k, rc == expect, name);
-	snprintf(name, sizeof(name), "%s_verdict", label);
-	ktap_result(&k, verdict_ok, name);
+	if (beside) {
+		snprintf(name, sizeof(name), "%s_trace_pipe_reader_beside", label);
+		ktap_result(&k, stop_beside(reader, raw, on), name);
+	}
+	if (sig != SIGKILL) {
+		snprintf(want, sizeof(want), "verdict: %s (", verdict);
+		verdict_ok = strstr(out, want) != NULL;
+		if (sig) {
+			snprintf(name, sizeof(name), "%s_SIG%s_summarized", label, sig_name);
+			snprintf(want, sizeof(want), "ended by SIG%s", sig_name);
+			ktap_result(&k, strstr(out, want) != NULL, name);
+		}
+		for (line = strtok(out, "\n"); line; line = strtok(NULL, "\n"))
+			ktap_diag("%s", line);
+		snprintf(name, sizeof(name), "%s_exit_%d", label, expect);
+		ktap_diag("quietsync-check exited %d", rc);
+		ktap_result(&k, rc == expect, name);
+		snprintf(name, sizeof(name), "%s_verdict", label);
+		ktap_result(&k, verdict_ok, name);
+	}
+	if (cal) {
+		snprintf(name, sizeof(name), "%s_counts_match_function_call_ipis_1pct", label);
+		ktap_result(&k, counts_match_cal(), name);
+	}
 
 	for (i = 0; i < NFILES; i++)
 		if (!unchanged(restored_files[i], before[i], after[i])) {

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "proc.h"
 
+#include <poll.h>
+#include <signal.h>
+#include <time.h>
+
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,6 +13,15 @@
 
 int run_capture(char *const argv[], bool with_stderr, char *out, size_t size)
 {
+	return run_capture_signal(argv, with_stderr, out, size, 0, 0);
+}
+
+int run_capture_signal(char *const argv[], bool with_stderr, char *out, size_t size,
+		       int sig, int after_ms)
+{
+	struct timespec start, now;
+	struct pollfd pfd;
+	int waited_ms, timeout;
 	int fds[2], status;
 	size_t len = 0;
 	ssize_t n;
@@ -28,8 +41,27 @@ int run_capture(char *const argv[], bool with_stderr, char *out, size_t size)
 		_exit(127);
 	}
 	close(fds[1]);
-	while (len + 1 < size && (n = read(fds[0], out + len, size - 1 - len)) > 0)
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	pfd.fd = fds[0];
+	pfd.events = POLLIN;
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		waited_ms = (int)((now.tv_sec - start.tv_sec) * 1000 +
+				  (now.tv_nsec - start.tv_nsec) / 1000000);
+		if (sig && waited_ms >= after_ms) {
+			kill(pid, sig);
+			sig = 0;
+		}
+		timeout = sig ? after_ms - waited_ms : -1;
+		if (poll(&pfd, 1, timeout) <= 0)
+			continue;
+		if (len + 1 >= size)
+			break;
+		n = read(fds[0], out + len, size - 1 - len);
+		if (n <= 0)
+			break;
 		len += (size_t)n;
+	}
 	out[len] = '\0';
 	close(fds[0]);
 	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))

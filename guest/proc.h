@@ -15,6 +15,14 @@
 int run_capture(char *const argv[], bool with_stderr, char *out, size_t size);
 
 /*
+ * run_capture(), sending @sig to it @after_ms milliseconds after it
+ * started (if it still runs). Returns its exit status, or -1 if it could
+ * not run or was killed by a signal.
+ */
+int run_capture_signal(char *const argv[], bool with_stderr, char *out, size_t size,
+		       int sig, int after_ms);
+
+/*
  * Start "sync_ipi --storm SCENARIO" pinned to CPU0: the scenario's
  * operation over and over until killed. Returns its pid, or -1.
  */

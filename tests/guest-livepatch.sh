@@ -72,13 +72,17 @@ export QS_COLLAPSES=${QS_COLLAPSES:-200}
 # twice: 5 cycles on each of the 8 stock kernels are 80 transitions per
 # run across the three lines, more varied than 20 on three kernels.
 export QS_CYCLES=${QS_CYCLES:-5}
+# quietsync-check's faults in the guest (guest/init, tool_fault_steps):
+# on the verified pair only, the others run the same tool.
+tool_faults=
+[ "$run" != "$suite" ] || tool_faults=" qs.tool_faults=1"
 rc=0
 # About 3 minutes under TCG on 2 cores for the standard flavor (its
 # windows and 5 cycles), 2 for PREEMPT_RT; 900 s leaves room for a loaded
 # machine (another suite beside it) before calling it a hang.
 QS_TIMEOUT=900 QS_KERNEL=$kernel QS_INITRAMFS=$QS_BUILD/initramfs-livepatch-$release.cpio.gz \
 	QS_RUN_NAME=$run QS_SYNC_EVENT=$sync_event \
-	QS_CMDLINE_EXTRA="${QS_CYCLES:+qs.cycles=$QS_CYCLES}" \
+	QS_CMDLINE_EXTRA="${QS_CYCLES:+qs.cycles=$QS_CYCLES}$tool_faults" \
 	lab/vm.sh "$suite" || rc=$?
 
 # What the module says: its guard names release and flavour; its decoding
