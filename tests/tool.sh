@@ -256,6 +256,10 @@ for sig in INT HUP; do
 	"$tool" --cpus 1 --load -d 30 --json > "$work/sig-$sig.json" 2> /dev/null &
 	pid=$!
 	sleep 3
+	if [ "$sig" = INT ]; then
+		expect_case "a second instance while one runs: cannot tell" 3 '^cannot tell \(locked\)$' \
+			"$tool" --cpus 1 -d 1 --json
+	fi
 	kill -"$sig" "$pid"
 	rc=0
 	wait "$pid" || rc=$?
