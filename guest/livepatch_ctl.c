@@ -13,6 +13,9 @@
  *                               N load/disable/unload cycles under a storm
  *                               of SCENARIO's operation on CPU0 (sync_ipi
  *                               --storm, default collapse)
+ *   livepatch_ctl symbols       the loaded module has no symbol named like
+ *                               one of the running kernel's (kprobes, perf
+ *                               probe and bpftrace refuse an ambiguous name)
  */
 #include "ipicount.h"
 #include "ktap.h"
@@ -151,6 +154,55 @@ static int cycles(int n, const char *ko, const char *scenario)
 	return ktap_finish(&k);
 }
 
+/* A name, in the sorted list of the kernel's own symbols? */
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * /proc/kallsyms of the running kernel: every symbol of the module
+ * ("\t[quietsync_livepatch]") against the kernel's own (no module).
+ */
+static int symbols(void)
+{
+	size_t nk = 0, cap = 1 << 18, nm = 0, i;
+	char line[512], name[256], mod[64], **kernel = malloc(cap * sizeof(char *));
+	char shadowed[1024] = "", **mine = malloc(4096 * sizeof(char *));
+	unsigned long long addr;
+	FILE *f = fopen("/proc/kallsyms", "re");
+	struct ktap k;
+	char type, *key;
+
+	ktap_header(&k, 2);
+	if (!ktap_result(&k, f && kernel && mine, "kallsyms_read"))
+		return ktap_finish(&k);
+
+	while (fgets(line, sizeof(line), f)) {
+		int n = sscanf(line, "%llx %c %255s [%63[^]]]", &addr, &type, name, mod);
+
+		if (n == 3 && nk < cap)
+			kernel[nk++] = strdup(name);
+		else if (n == 4 && !strcmp(mod, "quietsync_livepatch") && nm < 4096)
+			mine[nm++] = strdup(name);
+	}
+	fclose(f);
+	qsort(kernel, nk, sizeof(char *), cmp_name);
+	for (i = 0; i < nm; i++) {
+		key = mine[i];
+		if (bsearch(&key, kernel, nk, sizeof(char *), cmp_name) &&
+		    strlen(shadowed) + strlen(key) + 2 < sizeof(shadowed)) {
+			strcat(shadowed, " ");
+			strcat(shadowed, key);
+		}
+	}
+	ktap_diag("metric module_symbols=%zu kernel_symbols=%zu", nm, nk);
+	if (shadowed[0])
+		ktap_diag("module symbols named like the kernel's:%s", shadowed);
+	ktap_result(&k, nm > 0 && !shadowed[0], "no_module_symbol_shadows_a_kernel_symbol");
+	return ktap_finish(&k);
+}
+
 int main(int argc, char **argv)
 {
 	struct ktap k;
@@ -204,9 +256,11 @@ int main(int argc, char **argv)
 		ktap_result(&k, access(MOD_DIR, F_OK) != 0, name);
 		return ktap_finish(&k);
 	}
+	if (argc == 2 && !strcmp(argv[1], "symbols"))
+		return symbols();
 	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "cycles"))
 		return cycles(atoi(argv[2]), argv[3],
 			      argc == 5 ? argv[4] : "collapse");
-	fprintf(stderr, "usage: livepatch_ctl load KO | disable | unload | refuse KO [ENOEXEC] | cycles N KO [SCENARIO]\n");
+	fprintf(stderr, "usage: livepatch_ctl load KO | disable | unload | refuse KO [ENOEXEC] | cycles N KO [SCENARIO] | symbols\n");
 	return 2;
 }

@@ -113,15 +113,9 @@ unpack_image() {
 	for f in "boot/config-$rel" "usr/lib/modules/$rel/config"; do
 		[ ! -f "$tmp/$f" ] || cp "$tmp/$f" "$dest/config"
 	done
-	# Every kernel symbol: no module symbol may shadow one (kprobes refuse
-	# an ambiguous name; tests/livepatch-build.sh).
-	for f in "boot/System.map-$rel" "usr/lib/modules/$rel/System.map"; do
-		[ ! -f "$tmp/$f" ] || cp "$tmp/$f" "$dest/System.map"
-	done
 	rm -rf "$tmp"
 	[ -f "$dest/vmlinuz" ] || qs_die "no vmlinuz for $rel in $(ls "$debs")"
 	[ -f "$dest/config" ] || qs_die "no config for $rel in $(ls "$debs")"
-	[ -f "$dest/System.map" ] || qs_die "no System.map for $rel in $(ls "$debs")"
 }
 
 # unpack_headers DEBS_DIR DEST REL: headers under DEST/root, the flavour
@@ -166,8 +160,7 @@ fetch_release() {
 	dest=$QS_CACHE/stock/$rel
 	grep -qE "^$(release_regex "$set" "$flavour")\$" <<< "$rel" ||
 		qs_die "$rel is not a release of $set in flavour $flavour ($(release_regex "$set" "$flavour"))"
-	# (A cache made before System.map was kept is fetched again.)
-	if [ -f "$dest/stock.json" ] && [ -f "$dest/System.map" ]; then
+	if [ -f "$dest/stock.json" ]; then
 		qs_log "stock: $rel is cached in $dest"
 		echo "$dest"
 		return 0

@@ -52,8 +52,8 @@
 /*
  * Every symbol of the module has a qs_lp_ prefix: a module symbol named
  * like a kernel one makes the name ambiguous, and kprobes (perf probe,
- * bpftrace, quietsync-check before 6.4) refuse it (tests/livepatch-build.sh
- * checks it against each stock kernel's symbols).
+ * bpftrace, quietsync-check before 6.4) refuse it ("livepatch_ctl
+ * symbols" checks it against each stock kernel's /proc/kallsyms).
  */
 static char *qs_lp_status = QS_LP_STATUS;
 module_param_named(status, qs_lp_status, charp, 0444);

@@ -43,28 +43,6 @@ build_for() {
 	else
 		t_pass "$set $flavour $rel: builds, $want"
 	fi
-	no_shadowed_symbol "$set" "$flavour" "$rel" "$dir/quietsync_livepatch.ko"
-}
-
-# A module symbol named like one of the kernel's makes the name ambiguous:
-# kprobes on it (quietsync-check before 6.4, perf probe, bpftrace) are
-# refused. None of the module's symbols may be in the kernel's System.map
-# (kbuild's generated __UNIQUE_ID_ and __mod_ names aside).
-no_shadowed_symbol() {
-	local set=$1 flavour=$2 rel=$3 ko=$4 stock shadowed
-	stock=$(lab/stock-kernel.sh "$set" "$flavour" "$rel" 2> /dev/null) || stock=
-	if [ ! -f "$stock/System.map" ]; then
-		t_fail "$set $flavour $rel: no module symbol shadows a kernel symbol" "no System.map in '$stock'"
-		return
-	fi
-	shadowed=$(comm -12 \
-		<(nm --defined-only "$ko" | awk '$3 !~ /^(__UNIQUE_ID_|__mod_)/ { print $3 }' | sort -u) \
-		<(awk '{ print $3 }' "$stock/System.map" | sort -u))
-	if [ -z "$shadowed" ]; then
-		t_pass "$set $flavour $rel: no module symbol shadows a kernel symbol ($(nm --defined-only "$ko" | wc -l) symbols)"
-	else
-		t_fail "$set $flavour $rel: no module symbol shadows a kernel symbol" "$(tr '\n' ' ' <<< "$shadowed")"
-	fi
 }
 
 status_of() {
