@@ -131,9 +131,11 @@ boot_vm() {
 	[ "$mode" != optout ] || extra+=" quietsync=off"
 	# About 35 s to the first check under TCG, then 10 s (optout) to 100 s
 	# (protected: apt-get remove runs depmod for both kernels); two at once
-	# take longer; 600 s leaves room for a loaded machine before calling
-	# it a hang.
-	QS_TIMEOUT=600 QS_MEM=3G QS_DISK=$OUT/disk.img \
+	# take longer. With a kernel build beside them (make check runs guest
+	# suites two at a time) a protected boot took 200 s to its first check
+	# and had not finished its removal at 600 s (2026-12-06); 1,800 s
+	# leaves room before calling it a hang.
+	QS_TIMEOUT=1800 QS_MEM=3G QS_DISK=$OUT/disk.img \
 		QS_KERNEL=$root/boot/vmlinuz-$rel QS_INITRAMFS=$root/boot/initrd.img-$rel \
 		QS_RUN_NAME=package-$flavour-$mode QS_CMDLINE_EXTRA=$extra \
 		lab/vm.sh package

@@ -181,6 +181,20 @@ expect_case "no housekeeping CPU in the tool's affinity: cannot tell" 3 '^cannot
 expect_case "no isolated CPU, --status: not exposed" 0 '^not exposed \(no_isolated_cpus\)$' \
 	in_ns "$(fake iso4 '')=$cpu/isolated" "$tool" --status --json
 
+# The series' policy file lists every policy, the selected one in brackets
+# (longer than any one name): the selected one is read.
+mkdir -p "$work/debugfs/tlb_remove_table_sync"
+echo "broadcast mm kernel-state rcu-exp rcu quiet flush-ipi [quiet-flush]" \
+	> "$work/debugfs/tlb_remove_table_sync/policy"
+cases=$((cases + 1))
+got=$(in_ns "$work/debugfs=/sys/kernel/debug" "$tool" --cpus 1 -d 1 --json 2> /dev/null | jq -r .series_policy || true)
+if [ "$got" = quiet-flush ]; then
+	t_pass "the series' policy read from its full list: quiet-flush"
+else
+	wrong=$((wrong + 1))
+	t_fail "the series' policy read from its full list: quiet-flush" "got '$got'"
+fi
+
 # The unprivileged user may not reach the clone (mktemp -d makes 0700
 # folders): it runs a copy of the tool from a folder it can read.
 nobody_dir=$(mktemp -d)

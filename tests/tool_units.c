@@ -173,6 +173,11 @@ static void verdicts(void)
 	      (long[]){ 0, 0, 0 }, 0, true);
 	decide(&r);
 	check(r.verdict == V_CANNOT_TELL && !strcmp(r.code, "no_syncs"), "verdict: no sync at all: cannot tell (%s)", r.why);
+	/* Modules loading at boot: thousands of text-patching IPIs. */
+	setup(&r, c, (unsigned int[]){ nohz, nohz, nohz }, (long[]){ 0, 0, 0 },
+	      (long[]){ 3916, 3917, 3917 }, 72, true);
+	decide(&r);
+	check(r.verdict == V_FIXED, "verdict: 3,916 function-call IPIs in 72 operations say nothing of the count: fixed (%s)", r.why);
 	check(exit_code(V_USAGE) == 64 && exit_code(V_NOT_EXPOSED) == 0, "exit codes: usage 64, not exposed 0");
 }
 

@@ -79,7 +79,7 @@ static int read_list(struct report *r, const char *path, struct cpuset *s)
 
 static void read_fix(struct report *r)
 {
-	char buf[64];
+	char buf[64], policies[512];
 	char *open_b, *close_b;
 
 	r->livepatch = !read_text(LIVEPATCH_DIR "/enabled", buf, sizeof(buf)) && buf[0] == '1';
@@ -87,14 +87,14 @@ static void read_fix(struct report *r)
 		!read_text(LIVEPATCH_DIR "/transition", buf, sizeof(buf)) && buf[0] == '1';
 	if (!r->livepatch || read_text(LIVEPATCH_STATUS, r->lp_status, sizeof(r->lp_status)))
 		r->lp_status[0] = '\0';
-	r->series = !read_text(SERIES_POLICY, r->policy, sizeof(r->policy));
-	/* "broadcast [quiet] ..." -> "quiet" */
-	open_b = r->series ? strchr(r->policy, '[') : NULL;
+	/* "broadcast [quiet] ..." (every policy the kernel has) -> "quiet" */
+	r->series = !read_text(SERIES_POLICY, policies, sizeof(policies));
+	open_b = r->series ? strchr(policies, '[') : NULL;
 	close_b = open_b ? strchr(open_b, ']') : NULL;
-	if (close_b) {
+	if (close_b)
 		*close_b = '\0';
-		memmove(r->policy, open_b + 1, strlen(open_b + 1) + 1);
-	}
+	snprintf(r->policy, sizeof(r->policy), "%.*s", (int)sizeof(r->policy) - 1,
+		 close_b ? open_b + 1 : policies);
 	if (!read_text(THP_ENABLED, buf, sizeof(buf))) {
 		open_b = strchr(buf, '[');
 		close_b = open_b ? strchr(open_b, ']') : NULL;

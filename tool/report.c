@@ -123,14 +123,16 @@ void decide(struct report *r)
 	}
 	/*
 	 * Counting that failed must not read as good news: with --load, an
-	 * isolated CPU that took a function-call IPI for nearly every
-	 * operation but almost no counted sync was not counted right. (One
-	 * way only: CAL also counts flush and text-patching IPIs.)
+	 * isolated CPU that took about one function-call IPI per operation
+	 * (90% to 150%, and 20 more) but almost no counted sync was not
+	 * counted right. One way only: CAL also counts flush and
+	 * text-patching IPIs, so a CPU that took far more than the
+	 * operations (modules loading at boot: thousands) says nothing.
 	 */
 	for (i = 0; r->load != LOAD_NONE && r->operations > 0 && i < r->ncpus; i++) {
 		c = &r->cpus[i];
 		if (c->role && c->cal >= 0 && c->cal * 10 >= r->operations * 9 &&
-		    c->sync * 10 < r->operations) {
+		    c->cal * 2 <= r->operations * 3 + 40 && c->sync * 10 < r->operations) {
 			cannot_tell(r, "count_disagrees",
 				    "cpu%d took %ld function-call IPIs in %ld operations but only %ld sync IPIs were counted (%s): the count cannot be trusted",
 				    c->cpu, c->cal, r->operations, c->sync, r->counting);
