@@ -154,6 +154,32 @@ static int cycles(int n, const char *ko, const char *scenario)
 	return ktap_finish(&k);
 }
 
+/*
+ * What the module does not name itself: the symbols it uses from the
+ * kernel (type U), and those kbuild and the linker give every module
+ * (orc_header, init_module, section bounds, modinfo).
+ */
+static bool generated(char type, const char *name)
+{
+	static const char *const prefixes[] = {
+		"__UNIQUE_ID_", "__mod_", "__start_", "__stop_", "_note_", "__param_",
+	};
+	static const char *const names[] = {
+		"orc_header", "__this_module", "init_module", "cleanup_module", "____versions",
+	};
+	size_t i;
+
+	if (type == 'U' || type == 'u')
+		return true;
+	for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (!strncmp(name, prefixes[i], strlen(prefixes[i])))
+			return true;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(name, names[i]))
+			return true;
+	return false;
+}
+
 /* A name, in the sorted list of the kernel's own symbols? */
 static int cmp_name(const void *a, const void *b)
 {
@@ -183,7 +209,8 @@ static int symbols(void)
 
 		if (n == 3 && nk < cap)
 			kernel[nk++] = strdup(name);
-		else if (n == 4 && !strcmp(mod, "quietsync_livepatch") && nm < 4096)
+		else if (n == 4 && !strcmp(mod, "quietsync_livepatch") && nm < 4096 &&
+			 !generated(type, name))
 			mine[nm++] = strdup(name);
 	}
 	fclose(f);
