@@ -178,6 +178,10 @@ static void verdicts(void)
 	      (long[]){ 3916, 3917, 3917 }, 72, true);
 	decide(&r);
 	check(r.verdict == V_FIXED, "verdict: 3,916 function-call IPIs in 72 operations say nothing of the count: fixed (%s)", r.why);
+	setup(&r, c, (unsigned int[]){ nohz, nohz, nohz }, (long[]){ 0, 0, 0 },
+	      (long[]){ 42, 42, 42 }, 37, true);
+	decide(&r);
+	check(r.verdict == V_FIXED, "verdict: livepatch, 42 function-call IPIs in 37 collapses, no sync: fixed (%s)", r.why);
 	check(exit_code(V_USAGE) == 64 && exit_code(V_NOT_EXPOSED) == 0, "exit codes: usage 64, not exposed 0");
 }
 
