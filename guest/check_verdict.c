@@ -4,7 +4,7 @@
  * left tracefs (and the huge page reservation of its hugetlb load) as it
  * found it.
  *
- * Usage: check_verdict LABEL EXIT VERDICT [-P POLICY] [-B] [-C] [-S SIG] -- ARGS...
+ * Usage: check_verdict LABEL EXIT VERDICT [-P POLICY] [-B] [-C] [-S SIG [-W MS]] -- ARGS...
  *   LABEL names the results; EXIT and VERDICT (exposed, not-exposed, fixed
  *   or cannot-tell) are what the tool must say; -P selects the series'
  *   evaluation policy first (restored after). The faults an operator meets:
@@ -12,9 +12,9 @@
  *       the top-level instance, a trace_pipe reader consuming it
  *   -C  its counts of each isolated CPU equal that CPU's function-call
  *       IPIs within 1% (ARGS must have --json=/tmp/check.json)
- *   -S  INT or HUP 5 s into its run: it must summarize the time watched;
- *       KILL: nothing of it may keep running, and --cleanup must remove
- *       the trace instance it left (EXIT and VERDICT are then unused)
+ *   -S  INT or HUP 5 s (-W MS) into its run: it must summarize the time
+ *       watched; KILL: nothing of it may keep running, and --cleanup must
+ *       remove the trace instance it left (EXIT and VERDICT are then unused)
  */
 #include "ipicount.h"
 #include "ktap.h"
@@ -204,13 +204,13 @@ int main(int argc, char **argv)
 	const char *label, *verdict, *policy = NULL, *sig_name = NULL;
 	bool same = true, verdict_ok, beside = false, cal = false;
 	char *cleanup_argv[] = { "/bin/quietsync-check", "--cleanup", NULL };
-	int expect, rc, first, sig = 0, planned = 3;
+	int expect, rc, first, sig = 0, planned = 3, wait_ms = 5000;
 	pid_t reader = -1;
 	unsigned long i;
 	struct ktap k;
 
 	if (argc < 5) {
-		fprintf(stderr, "usage: check_verdict LABEL EXIT VERDICT [-P POLICY] [-B] [-C] [-S SIG] -- ARGS...\n");
+		fprintf(stderr, "usage: check_verdict LABEL EXIT VERDICT [-P POLICY] [-B] [-C] [-S SIG [-W MS]] -- ARGS...\n");
 		return 2;
 	}
 	label = argv[1];
@@ -225,6 +225,8 @@ int main(int argc, char **argv)
 			cal = true;
 		else if (!strcmp(argv[first], "-S") && first + 1 < argc && signal_number(argv[first + 1]))
 			sig = signal_number(sig_name = argv[++first]);
+		else if (!strcmp(argv[first], "-W") && first + 1 < argc)
+			wait_ms = atoi(argv[++first]);
 		else
 			break;
 	}
@@ -245,7 +247,7 @@ int main(int argc, char **argv)
 	if (beside)
 		reader = start_beside(raw, on);
 	snapshot(before);
-	rc = run_capture_signal(argv + first, false, out, sizeof(out), sig, 5000);
+	rc = run_capture_signal(argv + first, false, out, sizeof(out), sig, wait_ms);
 	if (sig == SIGKILL) {
 		snprintf(name, sizeof(name), "%s_killed_nothing_left", label);
 		ktap_result(&k, rc == -1 && none_left(5), name);
