@@ -244,13 +244,23 @@ expect_case "a trace_pipe reader and options/raw on the top level, 15 s of load 
 cases=$((cases + 1))
 read -r ops sync cal < <(jq -r '[.operations, (.cpus[] | select(.cpu == 1) | .sync_ipis, .all_ipis)] | @tsv' \
 	"$work/beside.json" 2> /dev/null || echo "0 0 0")
-# The instance's buffer (4 KiB asked, 2 pages given) holds a few hundred
-# events: 600 operations are past it whatever else the machine does.
-if [ "${ops:-0}" -gt 600 ] && [ $((sync * 100)) -ge $((ops * 99)) ] && [ $((sync * 100)) -le $((ops * 101 + 200)) ]; then
-	t_pass "counted exactly past the buffer: cpu1 took $sync sync IPIs in $ops collapses ($cal function-call IPIs)"
+# The instance's buffer (4 KiB asked, 2 pages given) holds at most about
+# 260 csd events: past 300 operations the count can only be exact if it
+# does not come from the buffer's contents. Exactness is asserted in any
+# case; whether this run went past the buffer is a result of its own (a
+# skip, with the number, on a machine too busy to get there).
+exact=0
+if [ "${ops:-0}" -gt 0 ] && [ $((sync * 100)) -ge $((ops * 99)) ] && [ $((sync * 100)) -le $((ops * 101 + 200)) ]; then
+	exact=1
+	t_pass "counted exactly: cpu1 took $sync sync IPIs in $ops collapses ($cal function-call IPIs)"
 else
 	wrong=$((wrong + 1))
-	t_fail "counted exactly past the buffer: cpu1's sync IPIs within 1% of the operations" "$sync in ${ops:-?} ($cal CAL)"
+	t_fail "counted exactly: cpu1's sync IPIs within 1% of the operations" "$sync in ${ops:-?} ($cal CAL)"
+fi
+if [ "$exact" -eq 1 ] && [ "$ops" -gt 300 ]; then
+	t_pass "counted exactly past the 2-page buffer ($ops operations)"
+elif [ "$exact" -eq 1 ]; then
+	t_skip "counted exactly past the 2-page buffer" "only $ops operations in 15 s on this busy machine"
 fi
 
 # Signals mid-run. The tool's processes: its own and the load's children
