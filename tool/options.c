@@ -6,6 +6,7 @@
 #include "options.h"
 #include "cpus.h"
 #include "report.h"
+#include "util.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -16,7 +17,6 @@
 #ifndef QS_VERSION
 #define QS_VERSION "(built outside a package)"
 #endif
-#define LOCK_FILE "/run/quietsync-check.lock"
 
 static void usage(FILE *out)
 {
@@ -55,7 +55,7 @@ static void help(void)
 "  -h, --help         this text\n"
 "\n"
 "Needs root and tracefs; counts in a trace instance of its own, removed at\n"
-"exit. Two instances do not run at once (" LOCK_FILE ").\n"
+"exit. Two instances do not run at once (" QS_LOCK_FILE ").\n"
 "\n"
 "Exit status: 0 not exposed, fix active and verified, or (--status) loaded;\n"
 "1 exposed, or a covered kernel installed without the fix; 3 cannot tell\n"

@@ -26,7 +26,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -49,7 +48,6 @@
 #define LIVEPATCH_STATUS "/sys/module/quietsync_livepatch/parameters/status"
 #define SERIES_POLICY "/sys/kernel/debug/tlb_remove_table_sync/policy"
 #define THP_ENABLED "/sys/kernel/mm/transparent_hugepage/enabled"
-#define LOCK_FILE "/run/quietsync-check.lock"
 
 /*
  * An isolated CPU may take this share of the syncs: a sync that arrives
@@ -301,15 +299,15 @@ out:
 
 static int take_lock(char *why, size_t len)
 {
-	int fd = open(LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int fd = open(QS_LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 
 	if (fd < 0) {
-		snprintf(why, len, "cannot open %s: %s", LOCK_FILE, strerror(errno));
+		snprintf(why, len, "cannot open %s: %s", QS_LOCK_FILE, strerror(errno));
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB)) {
 		snprintf(why, len, errno == EWOULDBLOCK ? "another instance is running (%s)" : "cannot lock %s",
-			 LOCK_FILE);
+			 QS_LOCK_FILE);
 		close(fd);
 		return -1;
 	}

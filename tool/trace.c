@@ -261,9 +261,9 @@ static int remove_instance(const char *dir)
 	return -1;
 }
 
-static void remove_own_kprobe(void)
+static int remove_own_kprobe(void)
 {
-	append_text(KPROBE_EVENTS, "-:" OWN_GROUP "/sync_ipi\n");
+	return append_text(KPROBE_EVENTS, "-:" OWN_GROUP "/sync_ipi\n");
 }
 
 int trace_end(struct trace *t)
@@ -280,7 +280,7 @@ int trace_end(struct trace *t)
 		t->created_instance = false;
 	}
 	if (t->created_kprobe) {
-		if (!rc && append_text(KPROBE_EVENTS, "-:" OWN_GROUP "/sync_ipi\n"))
+		if (!rc && remove_own_kprobe())
 			rc = -1;
 		t->created_kprobe = false;
 	}

@@ -28,6 +28,8 @@ bool pid_alive(pid_t pid);
  * with this run's pid; state_end() removes it after a clean end.
  */
 #define QS_STATE_FILE "/run/quietsync-check.state"
+/* Two runs do not count at once. */
+#define QS_LOCK_FILE "/run/quietsync-check.lock"
 int state_begin(void);
 int state_note(const char *line);
 void state_end(void);
