@@ -33,7 +33,7 @@ TABLE=$QS_ROOT/livepatch/kernels.txt
 # with its flavour: "SET FLAVOUR". Nothing if no covered line has it.
 set_of_release() {
 	local rel=$1 set pattern flavour
-	while read -r set _ _ _ pattern; do
+	while read -r set _ _ _ pattern _; do
 		for flavour in amd64 rt-amd64; do
 			if grep -qE "^${pattern//FLAVOUR/$flavour}\$" <<< "$rel"; then
 				echo "$set $flavour"

@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
 # build/report/package.json from the package suite's boots of the Debian 13
-# image (tests/package.sh): per kernel, what DKMS built, whether the unit
-# loaded the livepatch at boot and how long it took, quietsync-check's
-# verdict and exit status protected, with quietsync=off, and after the
-# packages were removed, and the boot's time to its first check.
+# image (tests/package.sh): the image (the kernel releases before and after
+# its apt upgrade, the packages, what DKMS built, what the kernel hook
+# said), then per kernel booted what the unit did at boot and how long it
+# took, quietsync-check's verdicts and exit statuses (protected, --status,
+# with quietsync=off, after removal and purge; for the kernel without
+# headers, before and after the remedy) and the boot's time to its first
+# check.
 #
-#   {"images": [{"image": "trixie", "kernel": "6.12.118+deb13-amd64",
-#                "dkms_built": true, "unit_active": true, "unit_s": 0.4,
-#                "load": "collapse", "verdict": "fix active and verified",
-#                "exit": 0, "optout_verdict": "exposed", "optout_exit": 1,
-#                "removed_verdict": "exposed", "boot_s": 41.2}, ...]}
+#   {"images": [{"image": "trixie", "previous": "6.12.117+deb13", ...,
+#                "boots": [{"kernel": "6.12.118+deb13-amd64",
+#                           "unit_active": true, "unit_s": 0.4,
+#                           "load": "collapse",
+#                           "verdict": "fix active and verified", "exit": 0,
+#                           "status_exit": 1, "optout_verdict": "exposed",
+#                           "runtime": {...}, ...}, ...]}, ...]}
 #
-# Usage: lab/package-report.sh IMAGE_JSON FLAVOUR...
+# Usage: lab/package-report.sh IMAGE_DIR...  (each with image.json and
+#   upgrade.log, lab/image.sh's; runs named package-IMAGE-FLAVOUR-MODE)
 set -euo pipefail
 # shellcheck source=lab/env.sh
 . "$(dirname "$0")/env.sh"
@@ -44,35 +50,98 @@ boot_seconds() {
 	cat "$QS_BUILD/runs/x86_64-$1/boot_to_first_test_seconds" 2> /dev/null || echo null
 }
 
-image_entry() {
-	local image_json=$1 flavour=$2 protected=package-$2-protected optout=package-$2-optout
-	jq -n --argjson image "$(cat "$image_json")" --arg flavour "$flavour" \
-		--argjson protected "$(check_json "$protected" protected)" \
-		--argjson removed "$(check_json "$protected" removed)" \
-		--argjson optout "$(check_json "$optout" optout)" \
-		--argjson dkms_built "$(passed "$protected" dkms_built)" \
-		--argjson unit_active "$(passed "$protected" unit_active)" \
-		--argjson unit_s "$(unit_seconds "$protected")" \
-		--argjson boot_s "$(boot_seconds "$protected")" \
-		'{image: $image.image, kernel: ($image.release + "-" + $flavour),
-		  dkms_built: $dkms_built, unit_active: $unit_active, unit_s: $unit_s,
-		  load: $protected.load, verdict: $protected.verdict, exit: $protected.exit,
-		  optout_verdict: $optout.verdict, optout_exit: $optout.exit,
+# The run-time load and removal beside spinning tasks in RUN: {NAME:
+# {seconds, irqs: [cpu1, cpu2, cpu3], baseline_3s: [...]}} from the
+# guest's "# qs-value rt NAME SECONDS I1 I2 I3 B1 B2 B3" lines.
+runtime_json() {
+	tr -d '\r' < "$QS_BUILD/runs/x86_64-$1/ktap.log" 2> /dev/null |
+		sed -n 's/^.*# qs-value rt //p' |
+		jq -R -s 'split("\n") | map(select(. != "") | split(" ") | map(select(. != ""))) |
+			map({(.[0]): {seconds: (.[1] | tonumber), irqs: (.[2:5] | map(tonumber)),
+				baseline_3s: (.[5:8] | map(tonumber))}}) | add // {}'
+}
+
+# value RUN KEY FIELD: FIELD of the JSON RUN's check printed under KEY.
+value() {
+	check_json "$1" "$2" | jq -c ".$3 // null"
+}
+
+# protected_entry IMAGE KERNEL FLAVOUR: a kernel booted protected (and,
+# for amd64, opted out).
+protected_entry() {
+	local kernel=$2 p=package-$1-$3-protected o=package-$1-$3-optout
+	jq -n --arg kernel "$kernel" \
+		--argjson check "$(check_json "$p" protected)" \
+		--argjson unit_active "$(passed "$p" unit_active)" \
+		--argjson unit_s "$(unit_seconds "$p")" \
+		--argjson restart "$(passed "$p" restart_keeps_livepatch)" \
+		--argjson status_exit "$(value "$p" status exit)" \
+		--argjson status_code "$(value "$p" status reason_code)" \
+		--argjson removed "$(check_json "$p" removed)" \
+		--argjson removed_status_exit "$(value "$p" removed_status exit)" \
+		--argjson purged_exit "$(value "$p" purged exit)" \
+		--argjson purge_clean "$(passed "$p" purge_left_nothing)" \
+		--argjson optout "$(check_json "$o" optout)" \
+		--argjson roles "$(passed "$o" roles_isolcpus_only_hit_nohz_full_spared)" \
+		--argjson runtime "$(runtime_json "$p")" \
+		--argjson rt_ok "$(for t in off_beside_sched_other on_beside_sched_other off_beside_sched_fifo_bounded on_beside_sched_fifo_bounded; do passed "$p" "runtime_$t"; done | jq -s 'all')" \
+		--argjson boot_s "$(boot_seconds "$p")" \
+		'{kernel: $kernel, unit_active: $unit_active, unit_s: $unit_s,
+		  load: $check.load, verdict: $check.verdict, exit: $check.exit,
+		  status_exit: $status_exit, status_reason_code: $status_code,
+		  restart_keeps_livepatch: $restart,
 		  removed_verdict: $removed.verdict, removed_exit: $removed.exit,
+		  removed_status_exit: $removed_status_exit,
+		  purged_status_exit: $purged_exit, purge_left_nothing: $purge_clean,
+		  optout_verdict: $optout.verdict, optout_exit: $optout.exit,
+		  roles_isolcpus_only_hit_nohz_full_spared: $roles,
+		  runtime: $runtime, runtime_bounded: $rt_ok,
 		  boot_s: $boot_s}'
 }
 
+# nomodule_entry IMAGE KERNEL: the kernel apt upgrade brought without
+# headers.
+nomodule_entry() {
+	local kernel=$2 r=package-$1-rt-amd64-nomodule
+	jq -n --arg kernel "$kernel" \
+		--argjson unit_error "$(passed "$r" unit_failed_with_error)" \
+		--argjson status_exit "$(value "$r" status exit)" \
+		--argjson status_code "$(value "$r" status reason_code)" \
+		--argjson nomodule "$(check_json "$r" nomodule)" \
+		--argjson apt "$(passed "$r" apt_install_missing_headers)" \
+		--argjson after "$(check_json "$r" remedied)" \
+		--argjson boot_s "$(boot_seconds "$r")" \
+		'{kernel: $kernel, unit_failed_at_error_priority: $unit_error,
+		  status_exit: $status_exit, status_reason_code: $status_code,
+		  nomodule_verdict: $nomodule.verdict, nomodule_exit: $nomodule.exit,
+		  headers_installed_with_apt: $apt,
+		  remedied_verdict: $after.verdict, remedied_exit: $after.exit,
+		  load: $after.load, boot_s: $boot_s}'
+}
+
+# image_entry DIR: one image and its boots.
+image_entry() {
+	local dir=$1 name previous newest
+	[ -f "$dir/image.json" ] || qs_die "no $dir/image.json (lab/image.sh disk makes it)"
+	name=$(jq -r .image "$dir/image.json")
+	previous=$(jq -r .previous "$dir/image.json")
+	newest=$(jq -r .newest "$dir/image.json")
+	{
+		protected_entry "$name" "$newest-amd64" amd64
+		protected_entry "$name" "$previous-rt-amd64" rt-amd64
+		nomodule_entry "$name" "$newest-rt-amd64"
+	} | jq -s --argjson image "$(cat "$dir/image.json")" \
+		--arg warnings "$(tr -d '\r' < "$dir/upgrade.log" 2> /dev/null | grep '^quietsync: ' | grep -v '^quietsync: building ' || true)" \
+		'$image + {upgrade_warnings: ($warnings | split("\n") | map(select(. != ""))), boots: .}'
+}
+
 main() {
-	local image_json=${1:-} flavour entries=()
-	if [ -z "$image_json" ] || [ $# -lt 2 ]; then
-		qs_die "usage: lab/package-report.sh IMAGE_JSON FLAVOUR..."
-	fi
-	shift
-	for flavour in "$@"; do
-		entries+=("$(image_entry "$image_json" "$flavour")")
-	done
+	local dir
+	[ $# -gt 0 ] || qs_die "usage: lab/package-report.sh IMAGE_DIR..."
 	mkdir -p "$QS_BUILD/report"
-	printf '%s\n' "${entries[@]}" | jq -s '{images: .}' > "$QS_BUILD/report/package.json"
+	for dir in "$@"; do
+		image_entry "$dir"
+	done | jq -s '{images: .}' > "$QS_BUILD/report/package.json"
 	qs_log "package: $QS_BUILD/report/package.json"
 }
 

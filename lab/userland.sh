@@ -12,7 +12,8 @@
 #          run COMMAND inside it (chroot, as root), each host folder SRC
 #          bind-mounted at DST in a private mount namespace that ends with
 #          the command: nothing is mounted on the host afterwards
-# NAME: trixie (module builds for Debian 13 kernels), sid (herd7).
+# NAME: trixie (module builds for Debian 13 kernels), trixie-deb (make deb
+# as a Debian 13 user runs it), sid (herd7).
 set -euo pipefail
 # shellcheck source=lab/env.sh
 . "$(dirname "$0")/env.sh"
@@ -25,10 +26,13 @@ QS_MIRROR=${QS_MIRROR:-http://deb.debian.org}
 userland_packages() {
 	case $1 in
 	trixie) echo "make gcc-14 libc6-dev libelf1t64 libssl3t64 zlib1g pahole" ;;
+	# What a user who builds the packages on Debian 13 has: git for the
+	# clone, make, the compiler and the packaging tools (tests/deb-userland.sh).
+	trixie-deb) echo "git make build-essential debhelper dh-dkms lintian" ;;
 	# herd7, which runs the kernel memory model's litmus tests, is packaged
 	# only in sid (it needs glibc 2.42).
 	sid) echo "herdtools7" ;;
-	*) qs_die "unknown userland '$1': trixie, sid" ;;
+	*) qs_die "unknown userland '$1': trixie, trixie-deb, sid" ;;
 	esac
 }
 
@@ -63,7 +67,7 @@ ensure_userland() {
 	if ! mmdebstrap --mode=root --variant=apt --include="${pkgs// /,}" \
 		"${aptopts[@]}" \
 		--keyring=/usr/share/keyrings/debian-archive-keyring.gpg \
-		"$name" "$tmp" "$QS_MIRROR/debian" > "$QS_BUILD/userland-$name.log" 2>&1; then
+		"${name%-deb}" "$tmp" "$QS_MIRROR/debian" > "$QS_BUILD/userland-$name.log" 2>&1; then
 		tail -n 20 "$QS_BUILD/userland-$name.log" >&2
 		rm -rf "$tmp"
 		qs_die "mmdebstrap of $name failed (log: $QS_BUILD/userland-$name.log)"

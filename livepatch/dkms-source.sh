@@ -17,7 +17,7 @@ LP=$(cd "$(dirname "$0")" && pwd)
 # The extended regular expression of every covered release.
 release_regex() {
 	local pattern alternatives=()
-	while read -r _ _ _ _ pattern; do
+	while read -r _ _ _ _ pattern _; do
 		alternatives+=("${pattern//FLAVOUR/(amd64|rt-amd64)}")
 	done < <(grep -Ev '^[[:space:]]*(#|$)' "$LP/kernels.txt")
 	local IFS='|'
@@ -43,7 +43,13 @@ write_dkms_conf() {
 	PACKAGE_VERSION="$version"
 	BUILT_MODULE_NAME[0]="quietsync_livepatch"
 	DEST_MODULE_LOCATION[0]="/updates/dkms"
-	AUTOINSTALL="yes"
+	# Not DKMS's autoinstall: on Debian 12 (dkms 3.0.10) autoinstall fails
+	# a new kernel's installation when a module's BUILD_EXCLUSIVE_KERNEL
+	# does not match it (exit 11 from /etc/kernel/postinst.d/dkms), so any
+	# kernel of another line would fail to install. quietsync's own kernel
+	# hooks (postinst.d and header_postinst.d) run dkms install for the
+	# covered kernels instead. AUTOINSTALL is left unset: Debian 12's dkms
+	# takes any value, "no" too, as yes.
 	# The module decodes x86-64 code, for Debian's kernels of these lines.
 	BUILD_EXCLUSIVE_ARCH='^x86_64\$'
 	BUILD_EXCLUSIVE_KERNEL='$(release_regex)'

@@ -1,24 +1,41 @@
 #!/usr/bin/env bash
-# The Debian package (issue "A Debian package"): make deb builds it and
-# lintian reports no error or warning; the packages hold the tool, its
-# manual page, the DKMS source with dkms.conf and the unit, all with
-# debian/changelog's version; dkms.conf builds for the covered kernel lines
-# and no other kernel; the unit's helper does nothing but say so on a kernel
-# it does not cover (this host's).
+# The Debian packages (issues "A Debian package", "The operator's path"):
+# make deb builds quietsync-check (amd64, and arm64 cross-built),
+# quietsync and quietsync-dkms, lintian reports no error or warning; each
+# package holds what it should, with debian/changelog's version; dkms.conf
+# builds for the covered kernel lines and no other kernel; the unit's
+# helper says "not covered" on another kernel, names each line's headers
+# metapackage, and its kernel hook warns of a covered kernel installed
+# without headers and of nothing else.
 #
-# Then a real Debian 13 machine (lab/image.sh): the packages installed
-# through apt into a copy of the cached base image, DKMS building the
-# livepatch for Debian's stock 6.12 kernel in both flavours (and the
-# image's kernel postinst hook, run for a release of no covered line,
-# succeeding and building nothing), and each kernel booted twice from the image's own root file system (lab/vm.sh, QS_DISK,
+# Then two real Debian machines (lab/image.sh), Debian 13 (trixie, its
+# 6.12 line) and Debian 12 (bookworm, its default 6.1 line): the previous
+# stock release of the line (P) installed as an operator would (amd64 with
+# the headers metapackage, rt-amd64 with the running kernel's headers
+# only); on Debian 13 quietsync 0.1 (built from this repository's history)
+# installed with apt and this version over it, on Debian 12 this version
+# afresh, all built on this Debian 12 host; then `apt upgrade` brings the
+# newest release (N): DKMS builds for N-amd64 and no warning names it;
+# N-rt-amd64 comes without headers and the hook's warning names what to
+# install. Each booted from its own root file system (lab/vm.sh, QS_DISK,
 # isolcpus=1-3 nohz_full=1-3 rcu_nocbs=1-3; guest/package-test):
-#   protected  the unit loaded the livepatch before sysinit.target;
-#              quietsync-check --load: "fix active and verified", exit 0
-#              (PREEMPT_RT: its hugetlb-unshare load); apt-get remove: the
-#              livepatch unloaded, nothing left to load it, "exposed", exit
-#              1; apt-get purge: no file left
-#   optout     quietsync=off: the unit did not run, "exposed", exit 1
-# build/report/package.json has the figures. About 5 minutes warm.
+#   protected  N-amd64 and P-rt-amd64: the unit loaded the livepatch before
+#              sysinit.target; "fix active and verified", exit 0
+#              (PREEMPT_RT: the hugetlb-unshare load); --status "fix
+#              missing" naming N-rt-amd64's headers; restart and stop keep
+#              the livepatch; off and on at run time beside a task spinning
+#              on each isolated CPU (SCHED_OTHER; SCHED_FIFO with RT
+#              throttling off): timed, interrupts counted, bounded; apt-get
+#              remove: unloaded, nothing left to load it, "exposed", exit 1;
+#              apt-get purge: no file left
+#   optout     N-amd64 with quietsync=off: the unit did not run, "exposed",
+#              exit 1
+#   nomodule   N-rt-amd64: the unit failed at error priority naming the
+#              headers; --status and the check say so (exit 1); the
+#              headers installed with apt inside the booted system, DKMS
+#              builds, systemctl restart: "fix active and verified"
+# build/report/package.json has the figures; README's table is made from
+# it (lab/package-table.sh) and checked against it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=lab/env.sh
@@ -27,11 +44,13 @@ cd "$(dirname "$0")/.."
 . tests/lib.sh
 
 OUT=$QS_BUILD/package
-FLAVOURS=(amd64 rt-amd64)
 
 version=$(dpkg-parsechangelog -l debian/changelog -S Version)
 deb=$QS_BUILD/deb/quietsync_${version}_amd64.deb
+check_deb=$QS_BUILD/deb/quietsync-check_${version}_amd64.deb
+check_arm64_deb=$QS_BUILD/deb/quietsync-check_${version}_arm64.deb
 dkms_deb=$QS_BUILD/deb/quietsync-dkms_${version}_all.deb
+helper=livepatch/quietsync-livepatch
 
 # has_file DEB PATH_REGEX: the package holds a file matching PATH_REGEX.
 # shellcheck disable=SC2317 # called through t_expect
@@ -41,33 +60,51 @@ has_file() {
 
 check_contents() {
 	local rel
-	t_expect "quietsync holds /usr/sbin/quietsync-check" 0 quietsync-check \
-		has_file "$deb" usr/sbin/quietsync-check
-	t_expect "quietsync holds the manual page, section 8" 0 'man8' \
-		has_file "$deb" usr/share/man/man8/quietsync-check\\.8\\.gz
+	t_expect "quietsync-check holds /usr/sbin/quietsync-check" 0 quietsync-check \
+		has_file "$check_deb" usr/sbin/quietsync-check
+	t_expect "quietsync-check holds the manual page, section 8" 0 'man8' \
+		has_file "$check_deb" usr/share/man/man8/quietsync-check\\.8\\.gz
+	t_expect "quietsync-check depends on the C library alone" 0 '^libc6 \(>= [0-9.]+\)$' \
+		dpkg-deb -f "$check_deb" Depends
+	t_expect "quietsync-check takes over the tool from quietsync 0.1 (Breaks, Replaces)" 0 \
+		'^quietsync \(<< 0\.2~\) quietsync \(<< 0\.2~\)$' \
+		bash -c "echo \$(dpkg-deb -f '$check_deb' Breaks) \$(dpkg-deb -f '$check_deb' Replaces)"
+	t_expect "quietsync-check for arm64: an aarch64 binary, the C library alone" 0 \
+		'^arm64 libc6 \(>= [0-9.]+\) .*ARM aarch64' \
+		bash -c "x=\$(mktemp -d) && dpkg-deb -x '$check_arm64_deb' \$x &&
+			echo \$(dpkg-deb -f '$check_arm64_deb' Architecture) \$(dpkg-deb -f '$check_arm64_deb' Depends) \
+			\$(file -b \$x/usr/sbin/quietsync-check); rm -rf \$x"
 	t_expect "quietsync holds quietsync.service" 0 quietsync.service \
 		has_file "$deb" '(usr/)?lib/systemd/system/quietsync\.service'
+	t_expect "quietsync holds the kernel hook" 0 postinst \
+		has_file "$deb" etc/kernel/postinst\\.d/quietsync
+	t_expect "quietsync holds quietsync.service(8)" 0 man8 \
+		has_file "$deb" usr/share/man/man8/quietsync\\.service\\.8\\.gz
+	t_expect "quietsync depends on the tool and the DKMS source of its version" 0 \
+		"quietsync-check \\(= ${version//./\\.}\\), quietsync-dkms \\(= ${version//./\\.}\\)" \
+		dpkg-deb -f "$deb" Depends
 	t_expect "quietsync-dkms holds the source and dkms.conf under /usr/src/quietsync-$version" 0 dkms.conf \
 		has_file "$dkms_deb" "usr/src/quietsync-${version//./\\.}/dkms\\.conf"
 	for rel in 6.1 6.12 7.3; do
 		t_expect "quietsync-dkms holds the rule for Linux $rel" 0 quiet_rule \
 			has_file "$dkms_deb" "usr/src/quietsync-${version//./\\.}/rules/${rel//./\\.}/quiet_rule\\.h"
 	done
-	t_expect "the manual page has no groff warning" 0 '' \
-		bash -c "man --warnings -l tool/quietsync-check.8 2>&1 > /dev/null | { ! grep .; }"
+	t_expect "the manual pages have no groff warning" 0 '' \
+		bash -c "man --warnings -l tool/quietsync-check.8 livepatch/quietsync.service.8 2>&1 > /dev/null | { ! grep .; }"
 }
 
 check_versions() {
 	local x=$OUT/deb-x
 	rm -rf "$x"
 	dpkg-deb -x "$deb" "$x"
+	dpkg-deb -x "$check_deb" "$x"
 	dpkg-deb -x "$dkms_deb" "$x"
-	t_expect "the packages' version is debian/changelog's ($version)" 0 "^$version $version\$" \
-		bash -c "echo \$(dpkg-deb -f '$deb' Version) \$(dpkg-deb -f '$dkms_deb' Version)"
+	t_expect "the packages' version is debian/changelog's ($version)" 0 "^$version $version $version\$" \
+		bash -c "echo \$(dpkg-deb -f '$deb' Version) \$(dpkg-deb -f '$check_deb' Version) \$(dpkg-deb -f '$dkms_deb' Version)"
 	t_expect "quietsync-check --version says $version" 0 "^quietsync-check $version\$" \
 		"$x/usr/sbin/quietsync-check" --version
-	t_expect "dkms.conf has version $version, AUTOINSTALL" 0 "^$version yes\$" \
-		bash -c ". '$x/usr/src/quietsync-$version/dkms.conf' && echo \"\$PACKAGE_VERSION \$AUTOINSTALL\""
+	t_expect "dkms.conf has version $version, AUTOINSTALL unset (quietsync's kernel hooks build; Debian 12's dkms takes \"no\" as yes)" 0 "^$version unset\$" \
+		bash -c ". '$x/usr/src/quietsync-$version/dkms.conf' && echo \"\$PACKAGE_VERSION \${AUTOINSTALL:-unset}\""
 }
 
 # dkms.conf's BUILD_EXCLUSIVE_KERNEL takes Debian's releases of the covered
@@ -92,29 +129,118 @@ check_coverage() {
 			t_pass "dkms.conf does not build for $rel"
 		fi
 	done
-	t_expect "the unit's helper on this host's kernel ($(uname -r)): one line, nothing loaded, exit 0" 0 \
-		"^quietsync: kernel $(uname -r) is not of a Debian line the livepatch covers \(6\.1 6\.12 7\.3; amd64 and rt-amd64\): nothing loaded\$" \
-		env QUIETSYNC_KERNELS=livepatch/kernels.txt livepatch/quietsync-livepatch start
-	t_expect "the unit's helper refuses an unknown action" 2 '^usage: quietsync-livepatch start\|stop$' \
-		livepatch/quietsync-livepatch reload
+	t_expect "the unit's condition on this host's kernel ($(uname -r)): \"not covered\", exit 1" 1 \
+		"^quietsync: kernel $(uname -r) is not covered \(the livepatch covers Debian's 6\.1 6\.12 7\.3 lines, amd64 and rt-amd64\): nothing to load\$" \
+		env QUIETSYNC_KERNELS=livepatch/kernels.txt "$helper" covered
+	t_expect "the unit's helper refuses an unknown action" 2 '^usage: quietsync-livepatch covered\|start\|off' \
+		"$helper" reload
+}
+
+# The headers each line needs: the release's own and the metapackage that
+# follows the line (bookworm's 6.12 has its own; 7.3 comes from backports).
+check_headers() {
+	local rel want
+	while read -r rel want; do
+		t_expect "the headers $rel needs: $want" 0 "^${want//+/\\+}\$" \
+			env QUIETSYNC_KERNELS=livepatch/kernels.txt "$helper" headers "$rel"
+	done <<-EOF
+	6.1.0-57-amd64 apt install linux-headers-6.1.0-57-amd64 linux-headers-amd64
+	6.1.0-57-rt-amd64 apt install linux-headers-6.1.0-57-rt-amd64 linux-headers-rt-amd64
+	6.12.118+deb12-amd64 apt install linux-headers-6.12.118+deb12-amd64 linux-headers-6.12-amd64
+	6.12.118+deb12-rt-amd64 apt install linux-headers-6.12.118+deb12-rt-amd64 linux-headers-6.12-rt-amd64
+	6.12.118+deb13-rt-amd64 apt install linux-headers-6.12.118+deb13-rt-amd64 linux-headers-rt-amd64
+	7.3.4+deb13-amd64 apt install -t trixie-backports linux-headers-7.3.4+deb13-amd64 linux-headers-amd64
+	EOF
+}
+
+# hook_says ACTION RELEASE WHAT: the helper's hook ACTION (kernel-installed
+# or headers-installed) for RELEASE, in a modules folder and a source
+# folder of its own (QUIETSYNC_MODULES, QUIETSYNC_SRC; `echo` standing in
+# for dkms), given WHAT is there: "headers" (build/include), "module" (the
+# built .ko), "kernel" (the kernel's own modules), or "none".
+# shellcheck disable=SC2317 # called through t_expect
+hook_says() {
+	local action=$1 rel=$2 what=$3 dir rc=0
+	dir=$(mktemp -d)
+	mkdir -p "$dir/mods/$rel/updates/dkms" "$dir/src/quietsync-9.9"
+	: > "$dir/src/quietsync-9.9/dkms.conf"
+	case $what in
+	headers) mkdir -p "$dir/mods/$rel/build/include" ;;
+	module) : > "$dir/mods/$rel/updates/dkms/quietsync_livepatch.ko.xz" ;;
+	kernel) mkdir -p "$dir/mods/$rel/kernel" ;;
+	esac
+	QUIETSYNC_KERNELS=livepatch/kernels.txt QUIETSYNC_MODULES=$dir/mods QUIETSYNC_SRC=$dir/src \
+		QUIETSYNC_DKMS=echo "$helper" "$action" "$rel" 2>&1 || rc=$?
+	rm -rf "$dir"
+	return "$rc"
+}
+
+check_hook() {
+	local k=kernel-installed h=headers-installed
+	t_expect "kernel hook: a covered kernel without headers: a warning naming the packages, exit 0" 0 \
+		'^quietsync: WARNING: kernel 6\.12\.118\+deb12-rt-amd64 was installed without its headers.*Before rebooting: apt install linux-headers-6\.12\.118\+deb12-rt-amd64 linux-headers-6\.12-rt-amd64$' \
+		bash -c "$(declare -f hook_says); helper=$helper; hook_says $k 6.12.118+deb12-rt-amd64 none | paste -sd' '"
+	t_expect "kernel hook: a covered kernel with its headers: dkms install" 0 \
+		'^quietsync: building the livepatch for 6\.12\.118\+deb13-amd64 \(dkms install quietsync/9\.9\) install -m quietsync -v 9\.9 -k 6\.12\.118\+deb13-amd64$' \
+		bash -c "$(declare -f hook_says); helper=$helper; hook_says $k 6.12.118+deb13-amd64 headers | paste -sd' '"
+	t_expect "kernel hook: DKMS built the module already: silent" 0 '^$' hook_says $k 6.12.118+deb13-amd64 module
+	t_expect "kernel hook: a kernel of no covered line: silent" 0 '^$' hook_says $k 6.16.12+deb13-amd64 headers
+	t_expect "kernel hook: no release given: a usage error" 2 '^usage' "$helper" $k
+	t_expect "headers hook: a covered kernel's headers: dkms install" 0 \
+		'^quietsync: building the livepatch for 6\.1\.0-57-rt-amd64 \(dkms install quietsync/9\.9\)' \
+		hook_says $h 6.1.0-57-rt-amd64 kernel
+	t_expect "headers hook: headers of a kernel not installed: silent" 0 '^$' hook_says $h 6.1.0-57-rt-amd64 none
+	t_expect "headers hook: a kernel of no covered line: silent" 0 '^$' hook_says $h 6.16.12+deb13-amd64 kernel
+	t_expect "the package's postinst (build-all): builds each covered kernel with headers, names the one without, skips the rest" 0 \
+		'^quietsync: building the livepatch for 6\.12\.117\+deb13-amd64 .* install -m quietsync -v 9\.9 -k 6\.12\.117\+deb13-amd64 quietsync: WARNING: kernel 6\.12\.117\+deb13-rt-amd64 was installed without its headers.*linux-headers-rt-amd64$' \
+		build_all_says
+}
+
+# build_all_says: the helper's build-all over three installed kernels: a
+# covered one with headers, a covered one without, one of no covered line
+# with headers, and a covered one already built; on one line.
+# shellcheck disable=SC2317 # called through t_expect
+build_all_says() {
+	local dir rel
+	dir=$(mktemp -d)
+	mkdir -p "$dir/src/quietsync-9.9"
+	: > "$dir/src/quietsync-9.9/dkms.conf"
+	for rel in 6.12.117+deb13-amd64 6.12.117+deb13-rt-amd64 6.16.12+deb13-amd64 6.12.118+deb13-amd64; do
+		mkdir -p "$dir/mods/$rel/kernel"
+	done
+	mkdir -p "$dir/mods/6.12.117+deb13-amd64/build/include" "$dir/mods/6.16.12+deb13-amd64/build/include" \
+		"$dir/mods/6.12.118+deb13-amd64/updates/dkms"
+	: > "$dir/mods/6.12.118+deb13-amd64/updates/dkms/quietsync_livepatch.ko.xz"
+	QUIETSYNC_KERNELS=livepatch/kernels.txt QUIETSYNC_MODULES=$dir/mods QUIETSYNC_SRC=$dir/src \
+		QUIETSYNC_DKMS=echo "$helper" build-all 2>&1 | paste -sd' '
+	rm -rf "$dir"
 }
 
 # What a kernel of no covered line gets when apt installs it: the image's
-# own kernel postinst hook (/etc/kernel/postinst.d/dkms) for a release
-# of another line, given headers (the 6.12 ones stand in: DKMS reads the
-# release, not the headers, to decide), must succeed and build nothing.
-# Run in the unpacked root after the disk is made, so the disk keeps none
-# of it.
+# own kernel postinst hooks (/etc/kernel/postinst.d/dkms, then quietsync's)
+# and its headers hooks (header_postinst.d) for a release of another line,
+# given headers (the line's own stand in: DKMS reads the release, not the
+# headers, to decide), must succeed, build nothing and warn of nothing
+# (Debian 12's dkms failed such a kernel's installation while quietsync's
+# dkms.conf asked for DKMS's autoinstall). Run in the unpacked root after
+# the disk is made, so the disk keeps none of it.
 # shellcheck disable=SC2317 # called through t_expect
 kernel_hook_for_other_line() {
-	local root=$OUT/root rel=6.16.12+deb13-amd64 rc=0 headers
-	headers=/usr/src/linux-headers-$(jq -r .release "$OUT/image.json")-amd64
+	local dir=$1 root=$1/root rel=6.16.12+deb13-amd64 rc=0 headers hook out
+	headers=/usr/src/linux-headers-$(jq -r .newest "$dir/image.json")-amd64
 	mkdir -p "$root/usr/lib/modules/$rel"
 	ln -sfn "$headers" "$root/usr/lib/modules/$rel/build"
-	# shellcheck disable=SC2016 # the inner shell expands its own arguments
-	unshare --mount --net --propagation private sh -c \
-		'mount -t proc proc "$1/proc" && exec chroot "$1" /etc/kernel/postinst.d/dkms "$2"' \
-		sh "$root" "$rel" 2>&1 || rc=$?
+	for hook in postinst.d/dkms postinst.d/quietsync header_postinst.d/dkms header_postinst.d/quietsync; do
+		# shellcheck disable=SC2016 # the inner shell expands its own arguments
+		out=$(unshare --mount --net --propagation private sh -c \
+			'mount -t proc proc "$1/proc" && exec chroot "$1" "/etc/kernel/$3" "$2"' \
+			sh "$root" "$rel" "$hook" 2>&1) || { echo "$hook failed: exit $?"; rc=1; }
+		printf '%s\n' "$out"
+		if grep -q '^quietsync:' <<< "$out"; then
+			echo "$hook said something of quietsync"
+			rc=1
+		fi
+	done
 	if compgen -G "$root/var/lib/dkms/quietsync/*/$rel/*/module/*.ko*" > /dev/null; then
 		echo "a module was built for $rel"
 		rc=1
@@ -123,77 +249,228 @@ kernel_hook_for_other_line() {
 	return "$rc"
 }
 
-# boot_vm FLAVOUR MODE: one boot of the image (lab/vm.sh's results).
+# quietsync 0.1, the two-package release before the split, built from this
+# repository's history (the parent of the commit that made 0.2) in a
+# folder outside the clone (its lab/deb.sh copies `git ls-files` when it is
+# inside a work tree); its .deb files kept in $OUT/old, their paths
+# printed. Nothing if the history is not there (a shallow clone).
+build_old_release() {
+	local commit tree rc=0
+	commit=$(git log --format=%H -1 -S'quietsync (0.2)' -- debian/changelog 2> /dev/null) || return 0
+	if [ -z "$commit" ] || ! git cat-file -e "$commit^" 2> /dev/null; then
+		return 0
+	fi
+	tree=$(mktemp -d)
+	git archive "$commit^" | tar -C "$tree" -xf -
+	(cd "$tree" && QS_BUILD=$tree/build lab/deb.sh) >&2 || rc=$?
+	rm -rf "$OUT/old"
+	mkdir -p "$OUT/old"
+	[ "$rc" -ne 0 ] || cp "$tree"/build/deb/quietsync_0.1_amd64.deb "$tree"/build/deb/quietsync-dkms_0.1_all.deb "$OUT/old/"
+	rm -rf "$tree"
+	[ "$rc" -eq 0 ] || return "$rc"
+	ls "$OUT"/old/quietsync_0.1_amd64.deb "$OUT"/old/quietsync-dkms_0.1_all.deb
+}
+
+# The upgrade's apt output in image folder $1 (lab/image.sh): the hook's
+# warnings, on one line (apt's log ends some lines with a carriage
+# return).
+# shellcheck disable=SC2317 # called through t_expect
+upgrade_warnings() {
+	tr -d '\r' < "$1/upgrade.log" | grep '^quietsync: ' | grep -v '^quietsync: building ' | paste -sd' '
+}
+
+# What the hook built in that upgrade: the releases, on one line.
+# shellcheck disable=SC2317 # called through t_expect
+upgrade_builds() {
+	tr -d '\r' < "$1/upgrade.log" | sed -n 's/^quietsync: building the livepatch for \([^ ]*\) .*/\1/p' | paste -sd' '
+}
+
+# boot_vm IMAGE_DIR RELEASE MODE: one boot of the image (lab/vm.sh's
+# results), its run named after the image, the kernel's flavour and the
+# mode.
 boot_vm() {
-	local flavour=$1 mode=$2 rel root=$OUT/root extra
-	rel=$(jq -r .release "$OUT/image.json")-$flavour
-	extra="root=/dev/vda rw qs.package=$mode"
+	local dir=$1 rel=$2 mode=$3 extra flavour name
+	name=$(jq -r .image "$dir/image.json")
+	case $rel in
+	*-rt-amd64) flavour=rt-amd64 ;;
+	*) flavour=amd64 ;;
+	esac
+	# no_timer_check: with several TCG guests on two busy cores the kernel's
+	# early timer check can fail and panic ("IO-APIC + timer doesn't work").
+	# The helper's bound (60 s) is for hardware: under TCG, with other
+	# guests and builds on the same two cores, loading the module alone
+	# took 3 minutes (2026-12-06). systemd.setenv gives the unit (and the
+	# package scripts the test runs) 600 s, without a file in the image.
+	extra="root=/dev/vda rw no_timer_check systemd.setenv=QUIETSYNC_TRANSITION_TIMEOUT=600 qs.package=$mode"
 	[ "$mode" != optout ] || extra+=" quietsync=off"
-	# About 35 s to the first check under TCG, then 10 s (optout) to 100 s
-	# (protected: apt-get remove runs depmod for both kernels); two at once
-	# take longer. With a kernel build beside them (make check runs guest
-	# suites two at a time) a protected boot took 200 s to its first check
-	# and had not finished its removal at 600 s (2026-12-06); 1,800 s
-	# leaves room before calling it a hang.
-	QS_TIMEOUT=1800 QS_MEM=3G QS_DISK=$OUT/disk.img \
-		QS_KERNEL=$root/boot/vmlinuz-$rel QS_INITRAMFS=$root/boot/initrd.img-$rel \
-		QS_RUN_NAME=package-$flavour-$mode QS_CMDLINE_EXTRA=$extra \
+	# About 35 s to the first check under TCG, then 10 s (optout) to 3
+	# minutes (protected: the run-time load and removal, apt-get remove's
+	# depmod for every kernel); several at once take longer. With a kernel
+	# build beside them (make check runs guest suites two at a time) a
+	# protected boot took 200 s to its first check and had not finished its
+	# removal at 600 s (2026-12-06); 1,800 s leaves room before calling it
+	# a hang.
+	# Debian 13's opt-out boot leaves CPU 2 isolcpus= only, for the
+	# checker's roles side by side (guest/package-test).
+	local nohz=''
+	[ "$mode:$name" != optout:trixie ] || nohz=1,3
+	# The run-time load and removal beside spinning tasks: measured once,
+	# on Debian 13's PREEMPT_RT kernel (the real-time user's).
+	[ "$mode:$name:$flavour" != protected:trixie:rt-amd64 ] || extra+=" qs.runtime=1"
+	QS_NOHZ_FULL=$nohz QS_TIMEOUT=1800 QS_MEM=3G QS_DISK=$dir/disk.img \
+		QS_KERNEL=$dir/root/boot/vmlinuz-$rel QS_INITRAMFS=$dir/root/boot/initrd.img-$rel \
+		QS_RUN_NAME=package-$name-$flavour-$mode QS_CMDLINE_EXTRA=$extra \
 		lab/vm.sh package
 }
 
-# boot_flavours MODE: both kernels booted at once (two QEMUs; on 2 cores
-# the pair takes about 1.3 times one boot, not 2: a boot keeps about one
-# core busy). Their results are counted exactly (IPI counts, files,
-# units), so sharing the machine changes no verdict. Each run's results
-# are printed with the flavour and mode before their names.
-boot_flavours() {
-	local mode=$1 flavour pids=() i=0 rc
-	for flavour in "${FLAVOURS[@]}"; do
-		boot_vm "$flavour" "$mode" > "$OUT/$flavour-$mode.log" &
+# boot_all DIR:RELEASE:MODE...: the boots at once (QEMU's snapshot=on: no
+# boot changes the disk). On 2 cores two QEMUs take about 1.3 times one
+# boot, not 2: a boot keeps about one core busy. Their results are counted
+# exactly (IPI counts, files, units), so sharing the machine changes no
+# verdict. Each run's results are printed with its kernel and mode before
+# their names.
+boot_all() {
+	local items=("$@") pids=() i rc
+	local dir rel mode
+	for i in "${!items[@]}"; do
+		IFS=: read -r dir rel mode <<< "${items[$i]}"
+		boot_vm "$dir" "$rel" "$mode" > "$OUT/boot-$i.log" &
 		pids+=($!)
 	done
-	for flavour in "${FLAVOURS[@]}"; do
+	for i in "${!items[@]}"; do
 		rc=0
 		wait "${pids[$i]}" || rc=$?
-		i=$((i + 1))
-		sed "s/^\(\(not \)\?ok \)/\1$flavour $mode: /" "$OUT/$flavour-$mode.log"
+		IFS=: read -r dir rel mode <<< "${items[$i]}"
+		sed "s/^\(\(not \)\?ok \)/\1$(basename "$dir") $rel $mode: /" "$OUT/boot-$i.log"
 		[ "$rc" -eq 0 ] || QS_TEST_FAILED=1
 	done
 }
 
+# check_report NAME: package.json's figures of image NAME.
+# shellcheck disable=SC2016 # jq's variables, not the shell's
 check_report() {
-	local flavour
-	for flavour in "${FLAVOURS[@]}"; do
-		# shellcheck disable=SC2016 # jq's variable, not the shell's
-		t_expect "package.json: $flavour protected at boot, exposed with quietsync=off and after removal" 0 '^true$' \
-			jq -e --arg f "$flavour" '.images[] | select((.kernel | sub("^[^-]*-"; "")) == $f) |
-				.dkms_built and .unit_active and .verdict == "fix active and verified"
-				and .exit == 0 and .optout_verdict == "exposed" and .optout_exit == 1
-				and .removed_verdict == "exposed" and .boot_s > 0' \
+	local name=$1 previous newest kernel img
+	img=".images[] | select(.image == \"$name\")"
+	previous=$(jq -r "$img | .previous" "$QS_BUILD/report/package.json")
+	newest=$(jq -r "$img | .newest" "$QS_BUILD/report/package.json")
+	for kernel in "$newest-amd64" "$previous-rt-amd64"; do
+		t_expect "package.json: $name $kernel protected at boot, --status names the missing headers, exposed after removal" 0 '^true$' \
+			jq -e --arg k "$kernel" "$img"' | .boots[] | select(.kernel == $k) |
+				.unit_active and .verdict == "fix active and verified" and .exit == 0
+				and .restart_keeps_livepatch
+				and .status_exit == 1 and .status_reason_code == "module_missing"
+				and .removed_verdict == "exposed" and .removed_exit == 1 and .removed_status_exit == 1
+				and .purge_left_nothing and .purged_status_exit == 1 and .boot_s > 0' \
 			"$QS_BUILD/report/package.json"
 	done
-	t_expect "package.json: the PREEMPT_RT kernel was checked with the hugetlb load" 0 '^true$' \
-		jq -e '.images[] | select((.kernel | sub("^[^-]*-"; "")) == "rt-amd64") | .load == "hugetlb-unshare"' \
+	if [ "$name" = trixie ]; then
+		t_expect "package.json: $name $newest-amd64 with nohz_full=1,3: the busy isolcpus-only CPU hit and named, the nohz_full ones spared" 0 '^true$' \
+			jq -e --arg k "$newest-amd64" "$img"' | .boots[] | select(.kernel == $k) |
+				.roles_isolcpus_only_hit_nohz_full_spared' \
+			"$QS_BUILD/report/package.json"
+		t_expect "package.json: $name $previous-rt-amd64: the livepatch off and on at run time beside spinning tasks, bounded" 0 '^true$' \
+			jq -e --arg k "$previous-rt-amd64" "$img"' | .boots[] | select(.kernel == $k) |
+				.runtime_bounded and (.runtime | length) == 4' \
+			"$QS_BUILD/report/package.json"
+	fi
+	t_expect "package.json: $name $newest-amd64 exposed with quietsync=off" 0 '^true$' \
+		jq -e --arg k "$newest-amd64" "$img"' | .boots[] | select(.kernel == $k) |
+			.optout_verdict == "exposed" and .optout_exit == 1' \
+		"$QS_BUILD/report/package.json"
+	t_expect "package.json: $name's PREEMPT_RT kernel was checked with the hugetlb load" 0 '^true$' \
+		jq -e --arg k "$previous-rt-amd64" "$img"' | .boots[] | select(.kernel == $k) | .load == "hugetlb-unshare"' \
+		"$QS_BUILD/report/package.json"
+	t_expect "package.json: $name $newest-rt-amd64 without headers: error at boot, exposed, then protected after the remedy" 0 '^true$' \
+		jq -e --arg k "$newest-rt-amd64" "$img"' | .boots[] | select(.kernel == $k) |
+			.unit_failed_at_error_priority and .status_exit == 1 and .status_reason_code == "module_missing"
+			and .nomodule_verdict == "exposed" and .nomodule_exit == 1 and .headers_installed_with_apt
+			and .remedied_verdict == "fix active and verified" and .remedied_exit == 0' \
 		"$QS_BUILD/report/package.json"
 }
 
+# make_image NAME [OLD_DEB...]: the image's disk with the packages, and the
+# checks of what apt did there. The old release, when given, is installed
+# first and this one over it.
+make_image() {
+	local name=$1 dir=$OUT/$1 previous newest what
+	shift
+	what="quietsync $version"
+	[ $# -eq 0 ] || what="quietsync 0.1, then $version over it,"
+	t_step "the $name image: $what installed with apt, DKMS built the livepatch, apt upgrade to the next kernels" \
+		env QS_IMAGE_FIRST="$*" lab/image.sh disk "$name" "$dir" "$check_deb" "$deb" "$dkms_deb"
+	previous=$(jq -r .previous "$dir/image.json")
+	newest=$(jq -r .newest "$dir/image.json")
+	t_expect "$name: the packages installed: $version, all three" 0 "^quietsync-check=$version quietsync-dkms=$version quietsync=$version\$" \
+		bash -c "jq -r '.packages | sort | join(\" \")' '$dir/image.json'"
+	t_expect "$name: DKMS built the livepatch for $previous (both flavours) and for $newest-amd64, not $newest-rt-amd64" 0 \
+		"^${previous//+/\\+}-amd64 ${previous//+/\\+}-rt-amd64 ${newest//+/\\+}-amd64\$" \
+		bash -c "jq -r '.dkms_modules[]' '$dir/image.json' | sed 's|^usr/lib/modules/\([^/]*\)/.*|\1|' | sort -V | paste -sd' '"
+	t_expect "$name: apt upgrade: the hook warned of $newest-rt-amd64 alone, naming its headers and the metapackage" 0 \
+		"^quietsync: WARNING: kernel ${newest//+/\\+}-rt-amd64 was installed without its headers.*Before rebooting: apt install linux-headers-${newest//+/\\+}-rt-amd64 linux-headers-rt-amd64\$" \
+		upgrade_warnings "$dir"
+	t_expect "$name: apt upgrade: the hook built the livepatch for $newest-amd64 (its headers came with it), for no other" 0 \
+		"^${newest//+/\\+}-amd64\$" upgrade_builds "$dir"
+	t_expect "$name: a new kernel of no covered line: its kernel and headers hooks succeed, build nothing, warn of nothing" 0 '' \
+		kernel_hook_for_other_line "$dir"
+	return "$QS_TEST_FAILED"
+}
+
+# make_images: both images at once (each is mostly one core's work: dpkg,
+# DKMS, update-initramfs), their results printed in order.
+make_images() {
+	local rc_t=0 rc_b=0 pid_t pid_b
+	make_image trixie "$@" > "$OUT/image-trixie.results" &
+	pid_t=$!
+	make_image bookworm > "$OUT/image-bookworm.results" &
+	pid_b=$!
+	wait "$pid_t" || rc_t=$?
+	wait "$pid_b" || rc_b=$?
+	cat "$OUT/image-trixie.results" "$OUT/image-bookworm.results"
+	[ "$rc_t" -eq 0 ] && [ "$rc_b" -eq 0 ] || QS_TEST_FAILED=1
+	if [ ! -f "$OUT/trixie/image.json" ] || [ ! -f "$OUT/bookworm/image.json" ]; then
+		t_fail "both images made" "an image step failed (above): nothing to boot"
+		t_finish
+	fi
+}
+
 main() {
+	local old=() rc=0 name t=$OUT/trixie b=$OUT/bookworm
 	mkdir -p "$OUT"
-	t_step "make deb: the packages build and lintian reports no error or warning" lab/deb.sh
+	t_step "make deb: the packages build and lintian reports no error or warning" \
+		env QS_DEB_ARM64=1 lab/deb.sh
 	check_contents
 	check_versions
 	check_coverage
-	t_step "the Debian 13 image: the packages installed with apt, DKMS built the livepatch" \
-		lab/image.sh disk "$OUT" "$deb" "$dkms_deb"
-	t_expect "DKMS built the livepatch for both of the image's kernels" 0 '^2$' \
-		jq '.dkms_modules | length' "$OUT/image.json"
-	t_expect "a new kernel of no covered line: its postinst succeeds, DKMS skips it in one line, builds nothing" 0 \
-		'^Autoinstall on 6\.16\.12\+deb13-amd64 was skipped for module\(s\) quietsync\.$' \
-		kernel_hook_for_other_line
-	boot_flavours protected
-	boot_flavours optout
-	lab/package-report.sh "$OUT/image.json" "${FLAVOURS[@]}" >&2
-	check_report
+	check_headers
+	check_hook
+	build_old_release > "$OUT/old.list" || rc=$?
+	mapfile -t old < "$OUT/old.list"
+	if [ "$rc" -ne 0 ]; then
+		t_fail "quietsync 0.1 built from the history, to upgrade from" "lab/deb.sh of 0.1 failed (its output is above)"
+	elif [ "${#old[@]}" -eq 2 ]; then
+		t_pass "quietsync 0.1 built from the history, to upgrade from"
+	else
+		t_skip "quietsync 0.1 built from the history, to upgrade from" "no history in this clone (shallow): Debian 13 installs $version alone"
+	fi
+	# Debian 13 upgrades from 0.1 (where 0.1 was installed before); Debian
+	# 12 installs afresh: both paths, with packages built on this Debian 12
+	# host.
+	rm -f "$OUT"/*/image.json
+	make_images "${old[@]}"
+	# Three guests at a time (3 GiB each): each image's two protected
+	# kernels and the one without headers, then both opt-outs.
+	local tp tn bp bn
+	tp=$(jq -r .previous "$t/image.json"); tn=$(jq -r .newest "$t/image.json")
+	bp=$(jq -r .previous "$b/image.json"); bn=$(jq -r .newest "$b/image.json")
+	boot_all "$t:$tn-amd64:protected" "$t:$tp-rt-amd64:protected" "$t:$tn-rt-amd64:nomodule"
+	boot_all "$b:$bn-amd64:protected" "$b:$bp-rt-amd64:protected" "$b:$bn-rt-amd64:nomodule"
+	boot_all "$t:$tn-amd64:optout" "$b:$bn-amd64:optout"
+	lab/package-report.sh "$t" "$b" >&2
+	for name in trixie bookworm; do
+		check_report "$name"
+	done
+	t_expect "README's package table is the one this run's package.json gives (lab/package-table.sh)" 0 '' \
+		lab/package-table.sh --check README.md
 	t_finish
 }
 

@@ -21,7 +21,7 @@ set -euo pipefail
 # build keeps both cores busy while the other chain mostly downloads
 # (stock kernels, userlands, the 7.3 source) and builds small things.
 HOST_CHAIN_KERNEL=(deps source config kernel patches tool)
-HOST_CHAIN_OTHER=(shellcheck console-scan ktap-verdict model stock livepatch-build)
+HOST_CHAIN_OTHER=(shellcheck console-scan ktap-verdict model stock livepatch-build deb-userland)
 HOST_SUITES=("${HOST_CHAIN_KERNEL[@]}" "${HOST_CHAIN_OTHER[@]}")
 # Independent of each other; each needs only what the host suites built.
 # Longest first (warm times of docs/measurements.md), so that the short ones

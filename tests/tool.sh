@@ -120,7 +120,7 @@ in_ns() {
 	done
 	# shellcheck disable=SC2016 # the inner shell expands them
 	unshare --mount --propagation private bash -c '
-		for b in "${@:2:$1}"; do mount --bind "${b%%=*}" "${b#*=}"; done
+		for b in "${@:2:$1}"; do mount --bind "${b%%=*}" "${b#*=}" || exit 99; done
 		shift $(($1 + 1)); exec "$@"' in_ns "${#binds[@]}" "${binds[@]}" "$@"
 }
 fake() {
@@ -180,6 +180,31 @@ expect_case "no housekeeping CPU in the tool's affinity: cannot tell" 3 '^cannot
 	taskset -c 1 "$tool" --cpus 1 -d 1 --load --json
 expect_case "no isolated CPU, --status: not exposed" 0 '^not exposed \(no_isolated_cpus\)$' \
 	in_ns "$(fake iso4 '')=$cpu/isolated" "$tool" --status --json
+
+# --status with the quietsync package's table and an installed kernel of a
+# covered line that DKMS built nothing for: "fix missing", exit 1, and the
+# reason names the kernel's headers and its line's headers metapackage
+# (kernels.txt's last column; it differs by line).
+# status_missing RELEASE APT_LINE: one such case.
+status_missing() {
+	local rel=$1 want=$2 out rc=0 reason name="a covered kernel installed without headers ($1), --status: fix missing, names '$2'"
+	cases=$((cases + 1))
+	rm -rf "${work:?}/mods" "${work:?}/boot"
+	mkdir -p "$work/mods/$rel" "$work/boot"
+	: > "$work/boot/vmlinuz-$rel"
+	out=$(QUIETSYNC_KERNELS=livepatch/kernels.txt QUIETSYNC_MODULES=$work/mods in_ns "$work/boot=/boot" \
+		"$tool" --status --json 2>&1) || rc=$?
+	reason=$(jq -r '.verdict + " (" + .reason_code + "): " + .reason' <<< "$out" 2> /dev/null || echo "no JSON: $out")
+	if [ "$rc" -eq 1 ] && [[ $reason == "fix missing (module_missing): "*"$want "* ]]; then
+		t_pass "$name"
+	else
+		wrong=$((wrong + 1))
+		t_fail "$name" "exit $rc: $reason"
+	fi
+}
+status_missing 6.12.118+deb13-rt-amd64 'apt install linux-headers-6.12.118+deb13-rt-amd64 linux-headers-rt-amd64'
+status_missing 6.12.118+deb12-amd64 'apt install linux-headers-6.12.118+deb12-amd64 linux-headers-6.12-amd64'
+status_missing 7.3.4+deb13-amd64 'apt install -t trixie-backports linux-headers-7.3.4+deb13-amd64 linux-headers-amd64'
 
 # The series' policy file lists every policy, the selected one in brackets
 # (longer than any one name): the selected one is read.

@@ -18,6 +18,14 @@
 #include <unistd.h>
 
 #define MODULES_DIR "/lib/modules"
+
+/* Where the installed kernels' modules are (QUIETSYNC_MODULES overrides). */
+static const char *modules_dir(void)
+{
+	const char *dir = getenv("QUIETSYNC_MODULES");
+
+	return dir && *dir ? dir : MODULES_DIR;
+}
 #define MAX_KERNELS 64
 
 struct installed {
@@ -29,31 +37,62 @@ struct status {
 	bool package;		/* the kernel-lines file is there */
 	const char *running_line;	/* the covered line of the running kernel */
 	char lines[8][16];
-	regex_t re[8];
+	char headers[8][2][64];	/* the headers metapackage per flavour */
+	regex_t re[8][2];	/* amd64, rt-amd64 */
 	int nlines;
 	struct installed k[MAX_KERNELS];
 	int nk;
 };
 
-/* livepatch/kernels.txt as installed: "set debian line suite regex". */
+static const char *const flavours[2] = { "amd64", "rt-amd64" };
+
+/* s with every FLAVOUR replaced by flavour (at most two). */
+static void subst_flavour(char *out, size_t size, const char *s, const char *flavour)
+{
+	const char *f = strstr(s, "FLAVOUR");
+
+	if (!f) {
+		snprintf(out, size, "%s", s);
+		return;
+	}
+	snprintf(out, size, "%.*s%s%s", (int)(f - s), s, flavour, f + strlen("FLAVOUR"));
+}
+
+/*
+ * livepatch/kernels.txt as installed: "set debian line userland release
+ * headers", the release an extended regex with FLAVOUR for the flavour.
+ */
 static void read_lines(struct status *s)
 {
 	const char *path = getenv("QUIETSYNC_KERNELS");
-	char *text, *line, *save = NULL, set[32], deb[32], ver[16], suite[32], regex[160], full[320], *f;
+	char *text, *line, *save = NULL, set[32], deb[32], ver[16], suite[32], regex[160], meta[64];
+	char full[320];
+	int n, i;
 
 	text = read_all(path && *path ? path : QS_KERNEL_LINES);
 	if (!text)
 		return;
 	s->package = true;
 	for (line = strtok_r(text, "\n", &save); line && s->nlines < 8; line = strtok_r(NULL, "\n", &save)) {
-		if (line[0] == '#' || sscanf(line, "%31s %31s %15s %31s %159s", set, deb, ver, suite, regex) != 5)
+		if (line[0] == '#')
 			continue;
-		f = strstr(regex, "FLAVOUR");
-		if (!f)
+		meta[0] = '\0';
+		n = sscanf(line, "%31s %31s %15s %31s %159s %63s", set, deb, ver, suite, regex, meta);
+		if (n < 5 || !strstr(regex, "FLAVOUR"))
 			continue;
-		*f = '\0';
-		snprintf(full, sizeof(full), "^%s(amd64|rt-amd64)%s$", regex, f + strlen("FLAVOUR"));
-		if (regcomp(&s->re[s->nlines], full, REG_EXTENDED | REG_NOSUB))
+		for (i = 0; i < 2; i++) {
+			char pat[200];
+
+			subst_flavour(pat, sizeof(pat), regex, flavours[i]);
+			snprintf(full, sizeof(full), "^%s$", pat);
+			if (regcomp(&s->re[s->nlines][i], full, REG_EXTENDED | REG_NOSUB)) {
+				if (i)
+					regfree(&s->re[s->nlines][0]);
+				break;
+			}
+			subst_flavour(s->headers[s->nlines][i], sizeof(s->headers[0][0]), meta, flavours[i]);
+		}
+		if (i < 2)
 			continue;
 		snprintf(s->lines[s->nlines], sizeof(s->lines[0]), "%s", ver);
 		s->nlines++;
@@ -61,14 +100,45 @@ static void read_lines(struct status *s)
 	free(text);
 }
 
-static const char *covered_line(const struct status *s, const char *release)
+/* The table's row of release, and its flavour in *flavour; -1 if none. */
+static int covered_row(const struct status *s, const char *release, int *flavour)
 {
-	int i;
+	int i, f;
 
 	for (i = 0; i < s->nlines; i++)
-		if (!regexec(&s->re[i], release, 0, NULL, 0))
-			return s->lines[i];
-	return NULL;
+		for (f = 0; f < 2; f++)
+			if (!regexec(&s->re[i][f], release, 0, NULL, 0)) {
+				if (flavour)
+					*flavour = f;
+				return i;
+			}
+	return -1;
+}
+
+static const char *covered_line(const struct status *s, const char *release)
+{
+	int i = covered_row(s, release, NULL);
+
+	return i < 0 ? NULL : s->lines[i];
+}
+
+/*
+ * The apt line that installs release's headers and the metapackage that
+ * brings its line's next kernels' headers ("linux-headers-amd64" or, from
+ * another suite, "linux-headers-amd64/trixie-backports").
+ */
+static void headers_line(const struct status *s, const char *release, char *out, size_t size)
+{
+	int f = 0, i = covered_row(s, release, &f);
+	const char *meta = i < 0 ? "" : s->headers[i][f], *slash = strchr(meta, '/');
+
+	if (!*meta)
+		snprintf(out, size, "apt install linux-headers-%s", release);
+	else if (slash)
+		snprintf(out, size, "apt install -t %s linux-headers-%s %.*s", slash + 1, release,
+			 (int)(slash - meta), meta);
+	else
+		snprintf(out, size, "apt install linux-headers-%s %s", release, meta);
 }
 
 static bool module_built(const char *release)
@@ -78,8 +148,8 @@ static bool module_built(const char *release)
 	size_t i;
 
 	for (i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
-		snprintf(path, sizeof(path), MODULES_DIR "/%s/updates/dkms/quietsync_livepatch.ko%s",
-			 release, ext[i]);
+		snprintf(path, sizeof(path), "%s/%s/updates/dkms/quietsync_livepatch.ko%s",
+			 modules_dir(), release, ext[i]);
 		if (!access(path, F_OK))
 			return true;
 	}
@@ -90,7 +160,7 @@ static void read_installed(struct status *s)
 {
 	char path[400];
 	struct dirent *d;
-	DIR *dir = opendir(MODULES_DIR);
+	DIR *dir = opendir(modules_dir());
 
 	while (dir && (d = readdir(dir)) && s->nk < MAX_KERNELS) {
 		if (d->d_name[0] == '.' || !covered_line(s, d->d_name))
@@ -101,7 +171,7 @@ static void read_installed(struct status *s)
 			continue;
 		snprintf(s->k[s->nk].release, sizeof(s->k[0].release), "%s", d->d_name);
 		s->k[s->nk].module = module_built(d->d_name);
-		snprintf(path, sizeof(path), MODULES_DIR "/%s/build/Makefile", d->d_name);
+		snprintf(path, sizeof(path), "%s/%s/build/Makefile", modules_dir(), d->d_name);
 		s->k[s->nk].headers = !access(path, F_OK);
 		s->nk++;
 	}
@@ -134,10 +204,16 @@ int status_run(struct report *r, bool json, FILE *out)
 		verdict = "cannot tell", code = "transition", rc = EXIT_CANNOT_TELL;
 		snprintf(why, sizeof(why), "the livepatch is in transition (tasks not yet switched: see /sys/kernel/livepatch/quietsync_livepatch/transition)");
 	} else if (missing >= 0) {
+		char apt[256];
+
+		headers_line(&s, s.k[missing].release, apt, sizeof(apt));
 		verdict = "fix missing", code = "module_missing", rc = EXIT_EXPOSED;
-		snprintf(why, sizeof(why), "no livepatch built for the installed kernel %s%s: apt install linux-headers-%s (DKMS then builds it)",
-			 s.k[missing].release, s.k[missing].headers ? " although its headers are installed (see /var/lib/dkms/quietsync)" : ", its headers are missing",
-			 s.k[missing].release);
+		if (s.k[missing].headers)
+			snprintf(why, sizeof(why), "no livepatch built for the installed kernel %s although its headers are installed: dkms status quietsync; /var/lib/dkms/quietsync has DKMS's log",
+				 s.k[missing].release);
+		else
+			snprintf(why, sizeof(why), "no livepatch built for the installed kernel %s, its headers are missing: %s (DKMS then builds it; the metapackage brings the next kernels' headers too)",
+				 s.k[missing].release, apt);
 	} else if (!r->sync_compiled || !isolated) {
 		verdict = "not exposed", code = r->sync_compiled ? "no_isolated_cpus" : "no_sync_ipi", rc = EXIT_FINE;
 		snprintf(why, sizeof(why), "%s", r->sync_compiled ? "no isolated CPUs (isolcpus=, nohz_full=, cgroup)" : "this kernel has no page-table sync IPI");
@@ -205,7 +281,9 @@ int status_run(struct report *r, bool json, FILE *out)
 			fprintf(out, "THP: %s (MADV_COLLAPSE collapses whatever the mode)\n", r->thp);
 		fprintf(out, "status: %s (%s)\n", verdict, why);
 	}
-	for (i = 0; i < s.nlines; i++)
-		regfree(&s.re[i]);
+	for (i = 0; i < s.nlines; i++) {
+		regfree(&s.re[i][0]);
+		regfree(&s.re[i][1]);
+	}
 	return rc;
 }
