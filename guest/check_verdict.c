@@ -265,9 +265,9 @@ int main(int argc, char **argv)
 		snprintf(want, sizeof(want), "verdict: %s (", verdict);
 		verdict_ok = strstr(out, want) != NULL;
 		if (sig) {
-			snprintf(name, sizeof(name), "%s_SIG%s_summarized", label, sig_name);
+			snprintf(name, sizeof(name), "%s_SIG%s_summarized_nothing_left", label, sig_name);
 			snprintf(want, sizeof(want), "ended by SIG%s", sig_name);
-			ktap_result(&k, strstr(out, want) != NULL, name);
+			ktap_result(&k, strstr(out, want) != NULL && none_left(5), name);
 		}
 		for (line = strtok(out, "\n"); line; line = strtok(NULL, "\n"))
 			ktap_diag("%s", line);

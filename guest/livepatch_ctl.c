@@ -12,7 +12,8 @@
  *   livepatch_ctl cycles N KO [SCENARIO]
  *                               N load/disable/unload cycles under a storm
  *                               of SCENARIO's operation on CPU0 (sync_ipi
- *                               --storm, default collapse)
+ *                               --storm, default collapse), each phase
+ *                               timed in the diagnostics
  *   livepatch_ctl symbols       the loaded module has no symbol named like
  *                               one of the running kernel's (kprobes, perf
  *                               probe and bpftrace refuse an ambiguous name)
@@ -131,6 +132,7 @@ static int cycles(int n, const char *ko, const char *scenario)
 	char name[64];
 	struct ktap k;
 	int i, err, completed = 0;
+	double t[5];
 	pid_t storm;
 
 	ktap_header(&k, n + 1);
@@ -140,15 +142,23 @@ static int cycles(int n, const char *ko, const char *scenario)
 		bool ok;
 
 		snprintf(name, sizeof(name), "cycle_%d_load_disable_unload", i);
+		t[0] = now();
 		err = load_module(ko);
+		t[1] = now();
 		ok = !err && wait_until(enabled_and_settled) >= 0;
+		t[2] = now();
 		ok = ok && !write_file(LP_DIR "/enabled", "0");
 		ok = ok && wait_until(patch_gone) >= 0;
+		t[3] = now();
 		ok = ok && !unload_module();
+		t[4] = now();
+		ktap_diag("cycle %d: load %.2f s, enable transition %.2f s, disable %.2f s, unload %.2f s",
+			  i, t[1] - t[0], t[2] - t[1], t[3] - t[2], t[4] - t[3]);
 		if (!ok)
 			ktap_diag("cycle %d: load %s, enabled %d, transition %d",
 				  i, strerror(-err), sysfs_int(LP_DIR "/enabled"),
 				  sysfs_int(LP_DIR "/transition"));
+		ktap_diag("metric cycle_%d_seconds=%.2f", i, now() - t[0]);
 		if (ktap_result(&k, ok, name))
 			completed++;
 	}

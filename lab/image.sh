@@ -55,7 +55,7 @@ meta_versions() {
 	local line
 	line=$(image_info "$NAME" | cut -d' ' -f2)
 	archive_apt_cache madison linux-image-amd64 |
-		awk -F' *[|] *' -v line="${line//./\\.}\\." -v suite=" $NAME(-security|-updates)?/" \
+		awk -F' *[|] *' -v line="${line//./\\\\.}\\\\." -v suite=" $NAME(-security|-updates)?/" \
 			'$2 ~ "^" line && $3 ~ suite { print $2 }' |
 		sort -Vru | head -n 2 | paste -sd' ' -
 }

@@ -6,7 +6,8 @@
 # A whole run has three phases: the host suites in order (they build what
 # the guests boot), then the guest suites QS_CHECK_JOBS at a time (default
 # 2: two TCG guests on this 2-core machine take about 1.3 times one), the
-# longest first, then the host check. Each suite's results are printed
+# longest first, then the count of the checker's guest cases (tool-report)
+# and the host check. Each suite's results are printed
 # together when it ends. Each job's wall time goes to
 # build/report/check-times.json; the five slowest are printed at the end.
 #
@@ -33,7 +34,7 @@ GUEST_JOBS=(arm64 guest-livepatch package safety mainline selftests
 	guest-livepatch-lines@deb13-6.12/amd64 guest-livepatch-lines@deb12-6.1/rt-amd64
 	guest-livepatch-lines@deb13-7.3/rt-amd64 guest-livepatch-lines@deb13-6.12/rt-amd64
 	guest-harness guest-collapse guest-abi)
-LAST_SUITES=(host)
+LAST_SUITES=(tool-report host)
 QS_CHECK_JOBS=${QS_CHECK_JOBS:-2}
 
 all_suites() {

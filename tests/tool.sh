@@ -5,9 +5,11 @@
 # gets one line on stderr and exit 64, and the faults an operator meets
 # give the right verdict and exit code, with the machine left as it was:
 # masked kallsyms, sparse and long CPU lists and cgroup isolation (fake
-# files in private mount namespaces), no root, another tracefs user beside
-# it, a long load on the smallest buffer, Ctrl-C, SIGHUP and SIGKILL
-# mid-run. The expected verdict of each case is written before it runs.
+# files in private mount namespaces), THP never, a tracefs file it cannot
+# use, no root, another tracefs user beside it (options raw, hex, bin), a
+# long load on the smallest buffer, SIGINT in the set-up, SIGINT, SIGHUP,
+# SIGTERM, SIGQUIT and SIGKILL mid-run, and the run after a SIGKILLed one.
+# The expected verdict of each case is written before it runs.
 # The verdicts on real kernels are asserted inside the guests
 # (check_verdict). build/report/tool.json counts the cases.
 set -euo pipefail
@@ -73,7 +75,8 @@ write_report() {
 	fi
 }
 
-# One line on stderr, exit 64, nothing on stdout.
+# One line on stderr, exit 64, nothing on stdout. QS_WANT: text the line
+# must hold (the reason), if set.
 bad_input() {
 	local name=$1 out err rc=0
 	shift
@@ -81,7 +84,7 @@ bad_input() {
 	out=$("$tool" "$@" 2> "$work/stderr") || rc=$?
 	err=$(cat "$work/stderr")
 	if [ "$rc" -eq 64 ] && [ -z "$out" ] && [ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] &&
-		[[ $err == quietsync-check:* ]]; then
+		[[ $err == quietsync-check:*"${QS_WANT:-}"* ]]; then
 		t_pass "$name: one-line error, exit 64"
 	else
 		wrong=$((wrong + 1))
@@ -97,7 +100,7 @@ bad_input "a CPU list that does not parse" --cpus 2-x
 bad_input "a reversed CPU range" --cpus 3-1
 bad_input "an empty CPU list" --cpus ''
 bad_input "a CPU that is not present" --cpus "$(nproc --all)"
-bad_input "CPU 1024" --cpus 1024
+QS_WANT="CPU 1024 is not present" bad_input "CPU 1024: refused as not present" --cpus 1024
 bad_input "control characters in the list" --cpus $'\t1,\n2'
 bad_input "the load on an isolated CPU" --cpus 1 -H 1
 bad_input "--status with --load" --status --load
@@ -143,6 +146,32 @@ expect_case "kallsyms masked: cannot tell" 3 '^cannot tell \(kallsyms_unreadable
 	in_ns /dev/null=/proc/kallsyms "$tool" --cpus 1 -d 1 --json
 expect_case "kallsyms masked, --status: cannot tell" 3 '^cannot tell \(kallsyms_unreadable\)$' \
 	in_ns /dev/null=/proc/kallsyms "$tool" --status --json
+# A run that measured nothing shows no figure: no table of zeros in the
+# text, no CPU rows or operations in the JSON (schema version 2).
+cases=$((cases + 1))
+text=$(in_ns /dev/null=/proc/kallsyms "$tool" --cpus 1 -d 1 2>&1 || true)
+json=$(in_ns /dev/null=/proc/kallsyms "$tool" --cpus 1 -d 1 --json 2> /dev/null || true)
+if ! grep -qE 'operations|per second|^ *cpu[0-9]' <<< "$text" &&
+	jq -e '.schema_version == 2 and .cpus == [] and .operations == null and .seconds == null' <<< "$json" > /dev/null; then
+	t_pass "nothing measured: no figures in the text, none in the JSON (schema_version 2)"
+else
+	wrong=$((wrong + 1))
+	t_fail "nothing measured: no figures in the text, none in the JSON" "$text $(head -c 300 <<< "$json")"
+fi
+# --status touches no tracing: no trace instance, no mount of tracefs
+# left (its time is printed, not asserted: it reads files only).
+cases=$((cases + 1))
+mounts=$(grep -c ' tracefs ' /proc/self/mounts || true)
+start=$(date +%s%N)
+"$tool" --status > /dev/null 2>&1 || true
+ms=$((($(date +%s%N) - start) / 1000000))
+if [ "$(grep -c ' tracefs ' /proc/self/mounts || true)" = "$mounts" ] &&
+	! compgen -G "/sys/kernel/tracing/instances/quietsync-check-*" > /dev/null; then
+	t_pass "--status: ${ms} ms, no trace instance, tracefs mounts unchanged"
+else
+	wrong=$((wrong + 1))
+	t_fail "--status: no tracing" "${ms} ms, tracefs mounts $mounts then $(grep -c ' tracefs ' /proc/self/mounts || true)"
+fi
 mapfile -t sparse < <(fake_if present '0-3,8-11' "$cpu/present"; fake_if online '0-3,8-11' "$cpu/online"
 	fake_if isolated '8-11' "$cpu/isolated"; fake_if nohz '(null)' "$cpu/nohz_full")
 expect_case "a sparse CPU range (0-3,8-11), 8-11 isolated: exposed by configuration" 1 '^exposed \(' \
@@ -167,12 +196,28 @@ else
 	wrong=$((wrong + 1))
 	t_fail "151 isolated CPUs listed one by one (${#long} characters): all 151 found" "$n"
 fi
+# cgroup v2's isolated partitions: the host's own file where it has one,
+# else a cgroup folder of the test's over /sys/fs/cgroup (a v1 host).
 if [ -e /sys/fs/cgroup/cpuset.cpus.isolated ]; then
 	cg="$(fake cgroup 1)=/sys/fs/cgroup/cpuset.cpus.isolated"
+elif [ -d /sys/fs/cgroup ]; then
+	mkdir -p "$work/cgroup2"
+	echo 1 > "$work/cgroup2/cpuset.cpus.isolated"
+	cg="$work/cgroup2=/sys/fs/cgroup"
+fi
+if [ -n "${cg:-}" ]; then
 	expect_case "cgroup v2 isolated partition (cpu1): found, exposed by configuration" 1 '^exposed \(' \
 		in_ns "$cg" "$(fake iso3 '')=$cpu/isolated" "$tool" --status --json
+	cases=$((cases + 1))
+	got=$(in_ns "$cg" "$(fake iso3 '')=$cpu/isolated" "$tool" --status --json | jq -c '[.isolated_cpus[] | "\(.cpu):\(.role)"]' || true)
+	if [ "$got" = '["1:cgroup"]' ]; then
+		t_pass "cgroup v2 isolated partition: cpu1 listed with role cgroup"
+	else
+		wrong=$((wrong + 1))
+		t_fail "cgroup v2 isolated partition: cpu1 listed with role cgroup" "$got"
+	fi
 else
-	t_skip "cgroup v2 isolated partition" "this kernel has no cpuset.cpus.isolated"
+	t_skip "cgroup v2 isolated partition" "no /sys/fs/cgroup"
 fi
 expect_case "an offline CPU given: usage error" 64 '^usage error \(usage\)$' \
 	in_ns "$(fake online5 0)=$cpu/online" "$tool" --cpus 1 -d 1 --json
@@ -180,6 +225,23 @@ expect_case "no housekeeping CPU in the tool's affinity: cannot tell" 3 '^cannot
 	taskset -c 1 "$tool" --cpus 1 -d 1 --load --json
 expect_case "no isolated CPU, --status: not exposed" 0 '^not exposed \(no_isolated_cpus\)$' \
 	in_ns "$(fake iso4 '')=$cpu/isolated" "$tool" --status --json
+
+# THP "never" (tuned's profiles) does not stop MADV_COLLAPSE: the report
+# says so beside the mode.
+cases=$((cases + 1))
+thp=/sys/kernel/mm/transparent_hugepage/enabled
+if [ -e "$thp" ]; then
+	got=$(in_ns "$(fake thp 'always madvise [never]')=$thp" "$tool" --cpus 1 -d 1 --json 2> /dev/null |
+		jq -r '"\(.thp): \(.notes)"' || true)
+	if [[ $got == "never: "*"MADV_COLLAPSE from any program still does"* ]]; then
+		t_pass "THP never: the report gives the mode and says MADV_COLLAPSE still collapses"
+	else
+		wrong=$((wrong + 1))
+		t_fail "THP never: the report gives the mode and says MADV_COLLAPSE still collapses" "$got"
+	fi
+else
+	t_skip "THP never: the report says MADV_COLLAPSE still collapses" "this kernel has no THP"
+fi
 
 # --status with the quietsync package's table and an installed kernel of a
 # covered line that DKMS built nothing for: "fix missing", exit 1, and the
@@ -235,6 +297,16 @@ if ! grep -q ' tlb_remove_table_smp_sync$' /proc/kallsyms || [ "$(nproc)" -lt 2 
 	t_finish
 fi
 
+# A tracefs file the tool cannot use: its instances folder a plain one
+# (mkdir works, no file appears in the new instance). Never "not exposed",
+# and nothing left in that folder.
+mkdir -p "$work/noinst"
+# shellcheck disable=SC2016 # the inner shell expands them
+expect_case "a tracefs file it cannot use (instances/ a plain folder): cannot tell" 3 '^cannot tell \(no_counting\)$' \
+	unshare --mount --propagation private bash -c 'mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing
+		mount --bind "$1" /sys/kernel/tracing/instances && exec "$2" --cpus 1 -d 1 --json' in_ns "$work/noinst" "$tool"
+t_expect "a tracefs file it cannot use: its instance folder removed" 0 '' ls -A "$work/noinst"
+
 # The top-level instance as another tool leaves it: a trace_pipe reader,
 # options/raw, the csd event on; the tool must count right beside it and
 # leave all of it as it was. Run in a private mount namespace of its own.
@@ -243,13 +315,18 @@ set -euo pipefail
 t=/sys/kernel/tracing
 mountpoint -q "$t" || mount -t tracefs tracefs "$t"
 state() {
-	cat "$t/buffer_size_kb" "$t/tracing_on" "$t/options/raw" "$t/events/csd/csd_function_entry/enable" \
-		"$t/events/csd/csd_function_entry/filter" | tr '\n' ' '
+	cat "$t/buffer_size_kb" "$t/tracing_on" "$t/options/raw" "$t/options/hex" "$t/options/bin" \
+		"$t/events/csd/csd_function_entry/enable" "$t/events/csd/csd_function_entry/filter" \
+		"$t/kprobe_events" | tr '\n' ' '
 	ls "$t/instances" | tr '\n' ' '
 }
 raw=$(cat "$t/options/raw")
+hex=$(cat "$t/options/hex")
+bin=$(cat "$t/options/bin")
 csd=$(cat "$t/events/csd/csd_function_entry/enable")
 echo 1 > "$t/options/raw"
+echo 1 > "$t/options/hex"
+echo 1 > "$t/options/bin"
 echo 1 > "$t/events/csd/csd_function_entry/enable"
 cat "$t/trace_pipe" > /dev/null &
 reader=$!
@@ -259,12 +336,14 @@ rc=0
 after=$(state)
 kill "$reader"
 echo "$raw" > "$t/options/raw"
+echo "$hex" > "$t/options/hex"
+echo "$bin" > "$t/options/bin"
 echo "$csd" > "$t/events/csd/csd_function_entry/enable"
 [ "$before" = "$after" ] || { echo "top-level instance changed: '$before' -> '$after'" >&2; exit 9; }
 cat "$2"
 exit "$rc"
 EOF
-expect_case "a trace_pipe reader and options/raw on the top level, 15 s of load on the smallest buffer: exposed, top level unchanged" \
+expect_case "a trace_pipe reader and options raw, hex and bin on the top level, 15 s of load on the smallest buffer: exposed, top level unchanged" \
 	1 '^exposed \(exposed\)$' unshare --mount --propagation private bash "$work/beside.sh" "$tool" "$work/beside.json"
 cases=$((cases + 1))
 read -r ops sync cal < <(jq -r '[.operations, (.cpus[] | select(.cpu == 1) | .sync_ipis, .all_ipis)] | @tsv' \
@@ -301,7 +380,7 @@ none_left() {
 	done
 	return 1
 }
-for sig in INT HUP; do
+for sig in INT HUP TERM QUIT; do
 	"$tool" --cpus 1 --load -d 30 --json > "$work/sig-$sig.json" 2> /dev/null &
 	pid=$!
 	sleep 3
@@ -324,6 +403,26 @@ for sig in INT HUP; do
 	fi
 done
 
+# SIGINT in the set-up (50 ms in): the run ends then, not after the 30 s
+# window, and never says "not exposed" (10 s: a third of the window, far
+# above the ~0.1 s it takes).
+cases=$((cases + 1))
+start=$SECONDS
+"$tool" --cpus 1 --load -d 30 --json > "$work/sig-early.json" 2> /dev/null &
+pid=$!
+sleep 0.05
+kill -INT "$pid"
+rc=0
+wait "$pid" || rc=$?
+took=$((SECONDS - start))
+got=$(jq -r '"\(.verdict) \(.ended_by)"' "$work/sig-early.json" 2> /dev/null || echo none)
+if [ "$took" -lt 10 ] && { [ "$rc" -eq 1 ] || [ "$rc" -eq 3 ]; } && [[ $got != "not exposed"* ]] && none_left 2; then
+	t_pass "SIGINT 50 ms in, during set-up: ended after ${took} s of 30, '$got', exit $rc, no process left"
+else
+	wrong=$((wrong + 1))
+	t_fail "SIGINT during set-up: ends at once, never 'not exposed'" "after ${took} s, exit $rc, '$got', processes '$(procs)'"
+fi
+
 "$tool" --cpus 1 --load -d 30 > /dev/null 2>&1 &
 pid=$!
 sleep 3
@@ -345,6 +444,25 @@ if grep -q 'removed 1 trace instance' <<< "$out" && [ ! -e /run/quietsync-check.
 else
 	wrong=$((wrong + 1))
 	t_fail "--cleanup after SIGKILL: the instance removed" "$out"
+fi
+# A SIGKILLed run's leftovers, put away by the next run itself.
+"$tool" --cpus 1 --load -d 30 > /dev/null 2>&1 &
+pid=$!
+sleep 3
+kill -KILL "$pid"
+wait "$pid" || true
+none_left 5 || true
+cases=$((cases + 1))
+rc=0
+out=$("$tool" --cpus 1 --load -d 2 --json 2> "$work/after-kill.err") || rc=$?
+v1=$(jq -r .verdict <<< "$out" 2> /dev/null || echo none)
+if [ "$rc" -eq 1 ] && [ "$v1" = exposed ] && grep -q 'removed 1 trace instance of a run that ended before its cleanup' "$work/after-kill.err" &&
+	[ ! -e /run/quietsync-check.state ]; then
+	t_pass "the run after a SIGKILLed one: the dead run's instance removed, its state file gone, then counted: exposed, exit 1"
+else
+	wrong=$((wrong + 1))
+	t_fail "the run after a SIGKILLed one: the dead run's instance removed, then counted" \
+		"exit $rc, $v1, stderr: $(head -c 300 "$work/after-kill.err")"
 fi
 
 write_report

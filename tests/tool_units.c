@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #endif
 #include "cpus.h"
+#include "load.h"
 #include "report.h"
 
 #include <stdarg.h>
@@ -85,6 +86,14 @@ static void interrupts(void)
 	fclose(f);
 	check(read_function_call_ipis(path, counts, 8) == -1, "interrupts: a header without CPUs is refused");
 	remove(path);
+}
+
+/* A counter of /proc/interrupts that wrapped (32 bits) in the window. */
+static void counter_wrap(void)
+{
+	check(irq_counter_delta(100, 250) == 150, "interrupts: 100 then 250: 150");
+	check(irq_counter_delta(4294967290L, 4) == 10, "interrupts: a 32-bit counter wrapped (4294967290 then 4): 10");
+	check(irq_counter_delta(-1, 4) == -1, "interrupts: a CPU not shown before: unknown");
 }
 
 static void json(void)
@@ -185,13 +194,29 @@ static void verdicts(void)
 	check(exit_code(V_USAGE) == 64 && exit_code(V_NOT_EXPOSED) == 0, "exit codes: usage 64, not exposed 0");
 }
 
+/*
+ * The hugetlb load's pool (issue case 8): its 512 pages are made possible
+ * as surplus whatever the free pool holds, so that a production pool's
+ * free pages (reserved or about to be taken) stay the application's.
+ */
+static void pool(void)
+{
+	/* Whatever free_hugepages and resv_hugepages say: not read. */
+	check(load_overcommit_for(0, 0) == 512, "pool: no overcommit: 512 surplus pages allowed");
+	check(load_overcommit_for(10, 20) == 532, "pool: 20 surplus in use already: 532 allowed");
+	check(load_overcommit_for(1000, 20) == -1, "pool: overcommit already leaves room: unchanged");
+	check(load_overcommit_for(-1, 0) == -2, "pool: unreadable: an error, nothing written");
+}
+
 int main(void)
 {
 	printf("TAP version 13\n");
 	lists();
 	interrupts();
+	counter_wrap();
 	json();
 	verdicts();
+	pool();
 	printf("1..%d\n# %s\n", n, failed ? "FAIL" : "PASS");
 	return failed != 0;
 }

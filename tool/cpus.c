@@ -227,3 +227,10 @@ out:
 	fclose(f);
 	return rc;
 }
+
+long irq_counter_delta(long before, long after)
+{
+	if (before < 0 || after < 0)
+		return -1;
+	return after - before + (after < before ? 4294967296L : 0);
+}

@@ -39,5 +39,10 @@ void cpuset_free(struct cpuset *s);
  * @size, -1 for a CPU the file does not show. 0, or -1.
  */
 int read_function_call_ipis(const char *path, long *counts, int size);
+/*
+ * Interrupts between two readings of a /proc/interrupts counter (32-bit in
+ * the kernel: one wrap in a window at most); -1 if either is unknown.
+ */
+long irq_counter_delta(long before, long after);
 
 #endif

@@ -3,11 +3,14 @@
  * quietsync-check --load: make the running kernel sync.
  *
  * Both loads run in children that die with the tool (PR_SET_PDEATHSIG),
- * whatever kills it. The hugetlb load takes only free pages no mapping has
- * reserved (free_hugepages - resv_hugepages); what it lacks it gets as
- * surplus pages, by raising nr_overcommit_hugepages for the run (written
- * first to QS_STATE_FILE, so that the next run or --cleanup puts it back
- * after a SIGKILL). It never changes nr_hugepages.
+ * whatever kills it. The hugetlb load needs 512 huge pages; it raises
+ * nr_overcommit_hugepages by that many for the run (written first to
+ * QS_STATE_FILE, so that the next run or --cleanup puts it back after a
+ * SIGKILL), so that its pages are surplus pages where the kernel allows:
+ * whatever it takes from the free pool, an application of the machine can
+ * get as surplus meanwhile. The kernel takes free pages no mapping has
+ * reserved (free_hugepages - resv_hugepages) before it allocates surplus
+ * ones; reserved pages it never hands out. It never changes nr_hugepages.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -172,23 +175,26 @@ void load_put_back_overcommit(long value)
 	write_text(QS_HUGEPAGES_2M "/nr_overcommit_hugepages", buf);
 }
 
-/* Free unreserved pages first; surplus pages for the rest. */
+long load_overcommit_for(long over, long surplus)
+{
+	if (over < 0 || surplus < 0)
+		return -2;
+	return over >= surplus + PAGES_NEEDED ? -1 : surplus + PAGES_NEEDED;
+}
+
+/* Room for the load's pages as surplus, whatever the free pool holds. */
 static int make_pages_available(struct load *l, char *why, size_t len)
 {
-	long free_pages = read_long(QS_HUGEPAGES_2M "/free_hugepages");
-	long resv = read_long(QS_HUGEPAGES_2M "/resv_hugepages");
 	long over = read_long(QS_HUGEPAGES_2M "/nr_overcommit_hugepages");
 	long surplus = read_long(QS_HUGEPAGES_2M "/surplus_hugepages");
-	long avail, need;
+	long want = load_overcommit_for(over, surplus);
 	char buf[64];
 
-	if (free_pages < 0 || resv < 0 || over < 0 || surplus < 0) {
+	if (want == -2) {
 		snprintf(why, len, "cannot read the pool of 2 MiB huge pages in %s", QS_HUGEPAGES_2M);
 		return -1;
 	}
-	avail = free_pages > resv ? free_pages - resv : 0;
-	need = PAGES_NEEDED - avail;
-	if (need <= 0 || over >= surplus + need)
+	if (want == -1)
 		return 0;
 	snprintf(buf, sizeof(buf), "nr_overcommit_hugepages %ld\n", over);
 	if (state_note(buf)) {
@@ -196,7 +202,7 @@ static int make_pages_available(struct load *l, char *why, size_t len)
 		return -1;
 	}
 	l->overcommit_saved = over;
-	snprintf(buf, sizeof(buf), "%ld", surplus + need);
+	snprintf(buf, sizeof(buf), "%ld", want);
 	if (write_text(QS_HUGEPAGES_2M "/nr_overcommit_hugepages", buf)) {
 		snprintf(why, len, "cannot raise nr_overcommit_hugepages (%s)", strerror(errno));
 		return -1;

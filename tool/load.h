@@ -41,6 +41,12 @@ int load_prepare(struct load *l, volatile sig_atomic_t *interrupted, char *why, 
 int load_start(struct load *l, char *why, size_t len);
 /* Stop the load's processes; put back what load_prepare() changed. */
 void load_end(struct load *l);
+/*
+ * nr_overcommit_hugepages for the hugetlb load, from today's value @over
+ * and surplus_hugepages @surplus: room for all its pages as surplus ones
+ * (-1: already there, leave it; -2: unreadable).
+ */
+long load_overcommit_for(long over, long surplus);
 /* Put back nr_overcommit_hugepages as a killed run found it. */
 void load_put_back_overcommit(long value);
 

@@ -285,9 +285,7 @@ static void count_window(struct report *r, struct trace *t, struct load *l, doub
 		if (c->sync < 0)
 			c->sync = 0;
 		if (before[c->cpu] >= 0 && after[c->cpu] >= 0)
-			/* The counters are 32-bit: one wrap in a window at most. */
-			c->cal = after[c->cpu] - before[c->cpu] +
-				 (after[c->cpu] < before[c->cpu] ? 4294967296L : 0);
+			c->cal = irq_counter_delta(before[c->cpu], after[c->cpu]);
 	}
 	r->counting = t->method;
 	r->measured = true;
