@@ -423,11 +423,16 @@ else
 	t_fail "SIGINT during set-up: ends at once, never 'not exposed'" "after ${took} s, exit $rc, '$got', processes '$(procs)'"
 fi
 
-"$tool" --cpus 1 --load -d 30 > /dev/null 2>&1 &
-pid=$!
-sleep 3
-kill -KILL "$pid"
-wait "$pid" || true
+# kill_mid_run: a 30 s run with the load, SIGKILLed 3 s in.
+kill_mid_run() {
+	local pid
+	"$tool" --cpus 1 --load -d 30 > /dev/null 2>&1 &
+	pid=$!
+	sleep 3
+	kill -KILL "$pid"
+	wait "$pid" || true
+}
+kill_mid_run
 cases=$((cases + 1))
 if none_left 5; then
 	t_pass "SIGKILL mid-run: the load's processes died with it"
@@ -446,11 +451,7 @@ else
 	t_fail "--cleanup after SIGKILL: the instance removed" "$out"
 fi
 # A SIGKILLed run's leftovers, put away by the next run itself.
-"$tool" --cpus 1 --load -d 30 > /dev/null 2>&1 &
-pid=$!
-sleep 3
-kill -KILL "$pid"
-wait "$pid" || true
+kill_mid_run
 none_left 5 || true
 cases=$((cases + 1))
 rc=0
