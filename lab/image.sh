@@ -211,6 +211,32 @@ upgrade_kernels() {
 	find "$root/var/cache/lab-upgrade-repo" -name '*.deb' ! -name 'linux-headers-*' -delete
 }
 
+# trim_modules ROOT: keep, of each kernel's own modules (kernel/), those a
+# QEMU machine without devices can load (lab/vm.sh: -nodefaults, a virtio
+# disk, serial ports): core subsystems, file systems, crypto, and the
+# drivers for ACPI, virtio, block, character and md devices; delete the
+# rest (media, network, USB, sound, ...: 3,793 of 4,230 on 6.12) and
+# rebuild the kernel's module index. DKMS's modules (updates/) stay. The
+# package's scripts run depmod for every kernel on each DKMS install and
+# removal: under TCG, three of them took 8 minutes of a protected boot's
+# apt-get remove with the whole tree (2026-12-06). Nothing the package does
+# reads those modules; the kernels themselves are Debian's, untouched.
+TRIM_KEEP='^kernel/(arch|block|crypto|fs|lib|mm|kernel|virt)/|^kernel/drivers/(acpi|block|char|cpufreq|md|tty|virtio|pci|firmware|dma|virt|nvdimm)/'
+trim_modules() {
+	local root=$1 dir kver before after
+	for dir in "$root"/usr/lib/modules/*/; do
+		kver=$(basename "$dir")
+		[ -d "$dir/kernel" ] || continue
+		before=$(find "$dir/kernel" -name '*.ko*' | wc -l)
+		(cd "$dir" && find kernel -name '*.ko*' | { grep -Ev "$TRIM_KEEP" || true; } | xargs -r rm -f)
+		find "$dir/kernel" -depth -type d -empty -delete
+		after=$(find "$dir/kernel" -name '*.ko*' | wc -l)
+		chroot "$root" depmod "$kver" ||
+			qs_die "depmod $kver in the image failed after trimming its modules"
+		qs_log "image: $kver: $after of $before modules kept (a VM without devices)"
+	done
+}
+
 make_disk() {
 	local out=$1 releases p_version p_rel n_version n_rel base root repo debs first=()
 	shift
@@ -237,6 +263,7 @@ make_disk() {
 	chroot_apt "$root" "$out/install.log" install -y --no-install-recommends "${debs[@]}"
 	rm -rf "$root/tmp/quietsync-debs"
 	upgrade_kernels "$root" "$repo" "$out/upgrade.log"
+	trim_modules "$root"
 	echo "quietsync-$NAME" > "$root/etc/hostname"
 	echo "/dev/vda / ext4 defaults 0 1" > "$root/etc/fstab"
 	add_test_unit "$root"

@@ -14,7 +14,10 @@
 #                           "load": "collapse",
 #                           "verdict": "fix active and verified", "exit": 0,
 #                           "status_exit": 1, "optout_verdict": "exposed",
-#                           "runtime": {...}, ...}, ...]}, ...]}
+#                           ...},
+#                          {"kernel": "6.12.118+deb13-rt-amd64",
+#                           "nomodule_verdict": "exposed", ...,
+#                           "runtime": {...}, ...}]}, ...]}
 #
 # Usage: lab/package-report.sh IMAGE_DIR...  (each with image.json and
 #   upgrade.log, lab/image.sh's; runs named package-IMAGE-FLAVOUR-MODE)
@@ -66,8 +69,8 @@ value() {
 	check_json "$1" "$2" | jq -c ".$3 // null"
 }
 
-# protected_entry IMAGE KERNEL FLAVOUR: a kernel booted protected (and,
-# for amd64, opted out).
+# protected_entry IMAGE KERNEL FLAVOUR: a kernel booted protected (and
+# opted out).
 protected_entry() {
 	local kernel=$2 p=package-$1-$3-protected o=package-$1-$3-optout
 	jq -n --arg kernel "$kernel" \
@@ -83,8 +86,6 @@ protected_entry() {
 		--argjson purge_clean "$(passed "$p" purge_left_nothing)" \
 		--argjson optout "$(check_json "$o" optout)" \
 		--argjson roles "$(passed "$o" roles_isolcpus_only_hit_nohz_full_spared)" \
-		--argjson runtime "$(runtime_json "$p")" \
-		--argjson rt_ok "$(for t in off_beside_sched_other on_beside_sched_other off_beside_sched_fifo_bounded on_beside_sched_fifo_bounded; do passed "$p" "runtime_$t"; done | jq -s 'all')" \
 		--argjson boot_s "$(boot_seconds "$p")" \
 		'{kernel: $kernel, unit_active: $unit_active, unit_s: $unit_s,
 		  load: $check.load, verdict: $check.verdict, exit: $check.exit,
@@ -95,15 +96,16 @@ protected_entry() {
 		  purged_status_exit: $purged_exit, purge_left_nothing: $purge_clean,
 		  optout_verdict: $optout.verdict, optout_exit: $optout.exit,
 		  roles_isolcpus_only_hit_nohz_full_spared: $roles,
-		  runtime: $runtime, runtime_bounded: $rt_ok,
 		  boot_s: $boot_s}'
 }
 
 # nomodule_entry IMAGE KERNEL: the kernel apt upgrade brought without
-# headers.
+# headers (and, on Debian 13, the run-time cases after the remedy).
 nomodule_entry() {
 	local kernel=$2 r=package-$1-rt-amd64-nomodule
 	jq -n --arg kernel "$kernel" \
+		--argjson runtime "$(runtime_json "$r")" \
+		--argjson rt_ok "$(for t in off_beside_sched_other on_beside_sched_other off_beside_sched_fifo_bounded on_beside_sched_fifo_bounded; do passed "$r" "runtime_$t"; done | jq -s 'all')" \
 		--argjson unit_error "$(passed "$r" unit_failed_with_error)" \
 		--argjson status_exit "$(value "$r" status exit)" \
 		--argjson status_code "$(value "$r" status reason_code)" \
@@ -116,19 +118,18 @@ nomodule_entry() {
 		  nomodule_verdict: $nomodule.verdict, nomodule_exit: $nomodule.exit,
 		  headers_installed_with_apt: $apt,
 		  remedied_verdict: $after.verdict, remedied_exit: $after.exit,
-		  load: $after.load, boot_s: $boot_s}'
+		  load: $after.load, runtime: $runtime, runtime_bounded: $rt_ok,
+		  boot_s: $boot_s}'
 }
 
 # image_entry DIR: one image and its boots.
 image_entry() {
-	local dir=$1 name previous newest
+	local dir=$1 name newest
 	[ -f "$dir/image.json" ] || qs_die "no $dir/image.json (lab/image.sh disk makes it)"
 	name=$(jq -r .image "$dir/image.json")
-	previous=$(jq -r .previous "$dir/image.json")
 	newest=$(jq -r .newest "$dir/image.json")
 	{
 		protected_entry "$name" "$newest-amd64" amd64
-		protected_entry "$name" "$previous-rt-amd64" rt-amd64
 		nomodule_entry "$name" "$newest-rt-amd64"
 	} | jq -s --argjson image "$(cat "$dir/image.json")" \
 		--arg warnings "$(tr -d '\r' < "$dir/upgrade.log" 2> /dev/null | grep '^quietsync: ' | grep -v '^quietsync: building ' || true)" \

@@ -69,8 +69,10 @@ export QS_COLLAPSES=${QS_COLLAPSES:-200}
 # disable, its transition, unload) and is one result. A leak or a
 # refcount left by one cycle fails the next, which 2 show; a race in the
 # transitions is the kernel's livepatch core, which each cycle crosses
-# twice: 5 cycles on each of the 8 stock kernels are 80 transitions per
-# run across the three lines, more varied than 20 on three kernels.
+# twice. The verified pair keeps 5; the six other stock kernels run 2
+# each (tests/guest-livepatch-lines.sh: the second cycle is what shows a
+# leak), with the suite's own load, disable and unload: 44 transitions
+# per run across the three lines, more varied than 20 on three kernels.
 export QS_CYCLES=${QS_CYCLES:-5}
 # quietsync-check's faults in the guest (guest/init, tool_fault_steps):
 # on the verified pair only, the others run the same tool.
