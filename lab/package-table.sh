@@ -34,7 +34,7 @@ table() {
 	"|---|---|---|---|---|---|---|",
 	(.boots[] |
 	 if has("nomodule_verdict") then
-		"| `\(.kernel)` (came without headers) | unit failed, error logged: \(yes(.unit_failed_at_error_priority)) | \(v(.nomodule_verdict; .nomodule_exit)); after `apt install` of the headers it names and `systemctl restart quietsync`: \(v(.remedied_verdict; .remedied_exit)) (\(.load))\(if (.runtime // {} | length) > 0 then "; then off and on beside busy tasks bounded: \(yes(.runtime_bounded))" else "" end) | \(.status_reason_code), exit \(.status_exit) | — | — | — |"
+		"| `\(.kernel)` (came without headers) | unit failed, error logged: \(yes(.unit_failed_at_error_priority)) | \(v(.nomodule_verdict; .nomodule_exit)); after `apt install` of the headers it names and `systemctl restart quietsync`: \(v(.remedied_verdict; .remedied_exit)) (\(.load))\(if (.runtime | length) > 0 then "; then off and on beside busy tasks bounded: \(yes(.runtime_bounded))" else "" end) | \(.status_reason_code), exit \(.status_exit) | — | — | — |"
 	 else
 		"| `\(.kernel)` | livepatch loaded: \(yes(.unit_active)); restart and stop keep it: \(yes(.restart_keeps_livepatch)) | \(v(.verdict; .exit)) (\(.load)) | \(.status_reason_code), exit \(.status_exit) | \(v(.optout_verdict; .optout_exit)) | \(v(.removed_verdict; .removed_exit)); `--status` exit \(.removed_status_exit) | no file left: \(yes(.purge_left_nothing)); `--status` exit \(.purged_status_exit) |"
 	 end),

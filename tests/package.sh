@@ -337,8 +337,9 @@ boot_vm() {
 # an IPI spins while that one is not scheduled (three at a time beside
 # a build: 10 to 15 minutes a boot, 270 s of it to the first check,
 # 2026-12-06). Their results are counted exactly (IPI counts, files,
-# units), so sharing the machine changes no verdict. Each run's results are printed, in the order
-# given, with its kernel and mode before their names.
+# units), so sharing the machine changes no verdict. Each run's results
+# are printed, in the order given, with its kernel and mode before their
+# names.
 boot_all() {
 	local items=("$@") i
 	local -A running=() status=()
