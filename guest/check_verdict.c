@@ -4,7 +4,8 @@
  * left tracefs (and the huge page reservation of its hugetlb load) as it
  * found it.
  *
- * Usage: check_verdict LABEL EXIT VERDICT [-P POLICY] [-B] [-C] [-S SIG [-W MS]] -- ARGS...
+ * Usage: check_verdict LABEL EXIT VERDICT [-P POLICY] [-B] [-C] [-R PAGES]
+ *                      [-S SIG [-W MS] [-E MS]] -- ARGS...
  *   LABEL names the results; EXIT and VERDICT (exposed, not-exposed, fixed
  *   or cannot-tell) are what the tool must say; -P selects the series'
  *   evaluation policy first (restored after). The faults an operator meets:
@@ -12,9 +13,20 @@
  *       the top-level instance, a trace_pipe reader consuming it
  *   -C  its counts of each isolated CPU equal that CPU's function-call
  *       IPIs within 1% (ARGS must have --json=/tmp/check.json)
+ *   -R  an application's huge pages beside it: the pool set to PAGES
+ *       pages, all of them reserved by a shared mapping not yet touched
+ *       (free - resv = 0), as a DPDK process holds its pool; after the run
+ *       the reservation must be whole and every page must fault in
  *   -S  INT or HUP 5 s (-W MS) into its run: it must summarize the time
- *       watched; KILL: nothing of it may keep running, and --cleanup must
- *       remove the trace instance it left (EXIT and VERDICT are then unused)
+ *       watched (or, with VERDICT cannot-tell, say it was interrupted
+ *       before it measured anything); KILL: nothing of it may keep
+ *       running, and --cleanup must remove the trace instance it left
+ *       (EXIT and VERDICT are then unused)
+ *       -W fork: the signal comes as soon as the tool has forked its load
+ *       (the hugetlb load's sharer, which then faults in 1 GiB before the
+ *       window begins: the signal comes in the set-up)
+ *   -E  with -S: the run must end within MS of its start (the signal ended
+ *       it, not the window)
  */
 #include "ipicount.h"
 #include "ktap.h"
@@ -22,13 +34,17 @@
 #include "proc.h"
 
 #include <dirent.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #define CHECK_JSON "/tmp/check.json"
+#define HUGEPAGES "/sys/kernel/mm/hugepages/hugepages-2048kB"
+#define HUGE_SIZE (2UL << 20)
 
 static const char *const restored_files[] = {
 	QS_TRACEFS "/tracing_on",
@@ -186,6 +202,91 @@ static bool stop_beside(pid_t pid, const char *raw, const char *on)
 	return running;
 }
 
+/* -R: an application's reservation of the whole free pool, untouched. */
+struct pool {
+	char *map;
+	long pages, resv;
+	char saved[32];
+};
+
+static long hugepages_value(const char *name)
+{
+	char path[128], buf[32];
+
+	snprintf(path, sizeof(path), HUGEPAGES "/%s", name);
+	return read_file(path, buf, sizeof(buf)) < 0 ? -1 : atol(buf);
+}
+
+static bool pool_reserve(struct pool *p, long pages)
+{
+	char text[32];
+	int fd;
+
+	p->pages = pages;
+	if (read_file("/proc/sys/vm/nr_hugepages", p->saved, sizeof(p->saved)) < 0)
+		return false;
+	snprintf(text, sizeof(text), "%ld", pages);
+	if (write_file("/proc/sys/vm/nr_hugepages", text) ||
+	    hugepages_value("free_hugepages") < pages)
+		return false;
+	fd = memfd_create("application-pool", MFD_HUGETLB | MFD_CLOEXEC);
+	if (fd < 0 || ftruncate(fd, (off_t)(pages * HUGE_SIZE)))
+		return false;
+	p->map = mmap(NULL, pages * HUGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p->map == MAP_FAILED) {
+		p->map = NULL;
+		return false;
+	}
+	p->resv = hugepages_value("resv_hugepages");
+	ktap_diag("application pool: %ld pages, %ld free, %ld reserved", pages,
+		  hugepages_value("free_hugepages"), p->resv);
+	return p->resv >= pages;
+}
+
+static sigjmp_buf bus_jump;
+
+static void on_bus(int sig)
+{
+	(void)sig;
+	siglongjmp(bus_jump, 1);
+}
+
+/* The reservation is whole and every page faults in (SIGBUS if taken). */
+static bool pool_intact(struct pool *p)
+{
+	struct sigaction sa = { .sa_handler = on_bus }, old;
+	volatile long touched = 0;
+	long resv = hugepages_value("resv_hugepages");
+
+	if (!p->map)
+		return false;
+	sigaction(SIGBUS, &sa, &old);
+	if (!sigsetjmp(bus_jump, 1))
+		for (; touched < p->pages; touched++)
+			p->map[touched * HUGE_SIZE] = 1;
+	sigaction(SIGBUS, &old, NULL);
+	ktap_diag("application pool after: %ld reserved (%ld before), %ld of %ld pages faulted in",
+		  resv, p->resv, (long)touched, p->pages);
+	return resv == p->resv && touched == p->pages;
+}
+
+static void pool_release(struct pool *p)
+{
+	if (p->map)
+		munmap(p->map, p->pages * HUGE_SIZE);
+	if (p->saved[0])
+		write_file("/proc/sys/vm/nr_hugepages", p->saved);
+}
+
+static long elapsed_ms(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
+}
+
 static int signal_number(const char *name)
 {
 	if (!strcmp(name, "INT"))
@@ -204,13 +305,16 @@ int main(int argc, char **argv)
 	const char *label, *verdict, *policy = NULL, *sig_name = NULL;
 	bool same = true, verdict_ok, beside = false, cal = false;
 	char *cleanup_argv[] = { "/bin/quietsync-check", "--cleanup", NULL };
-	int expect, rc, first, sig = 0, planned = 3, wait_ms = 5000;
+	int expect, rc, first, sig = 0, planned = 3, wait_ms = 5000, end_ms = 0;
+	struct pool pool = { 0 };
+	struct timespec start;
+	long reserve = 0, took;
 	pid_t reader = -1;
 	unsigned long i;
 	struct ktap k;
 
 	if (argc < 5) {
-		fprintf(stderr, "usage: check_verdict LABEL EXIT VERDICT [-P POLICY] [-B] [-C] [-S SIG [-W MS]] -- ARGS...\n");
+		fprintf(stderr, "usage: check_verdict LABEL EXIT VERDICT [-P POLICY] [-B] [-C] [-R PAGES] [-S SIG [-W MS] [-E MS]] -- ARGS...\n");
 		return 2;
 	}
 	label = argv[1];
@@ -226,7 +330,11 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[first], "-S") && first + 1 < argc && signal_number(argv[first + 1]))
 			sig = signal_number(sig_name = argv[++first]);
 		else if (!strcmp(argv[first], "-W") && first + 1 < argc)
-			wait_ms = atoi(argv[++first]);
+			wait_ms = strcmp(argv[++first], "fork") ? atoi(argv[first]) : -1;
+		else if (!strcmp(argv[first], "-E") && first + 1 < argc)
+			end_ms = atoi(argv[++first]);
+		else if (!strcmp(argv[first], "-R") && first + 1 < argc && atol(argv[first + 1]) > 0)
+			reserve = atol(argv[++first]);
 		else
 			break;
 	}
@@ -236,7 +344,8 @@ int main(int argc, char **argv)
 	}
 	argv[first] = "/bin/quietsync-check";
 	/* KILL: killed and cleaned up in place of the exit and the verdict. */
-	planned += (policy != NULL) + beside + cal + (sig == SIGINT || sig == SIGHUP);
+	planned += (policy != NULL) + beside + cal + (sig == SIGINT || sig == SIGHUP) +
+		   2 * (reserve > 0) + (sig && end_ms > 0);
 
 	ktap_header(&k, planned);
 	if (policy) {
@@ -246,8 +355,20 @@ int main(int argc, char **argv)
 	}
 	if (beside)
 		reader = start_beside(raw, on);
+	if (reserve) {
+		snprintf(name, sizeof(name), "%s_application_pool_reserved", label);
+		ktap_result(&k, pool_reserve(&pool, reserve), name);
+	}
 	snapshot(before);
+	clock_gettime(CLOCK_MONOTONIC, &start);
 	rc = run_capture_signal(argv + first, false, out, sizeof(out), sig, wait_ms);
+	took = elapsed_ms(&start);
+	if (sig && end_ms > 0) {
+		ktap_diag("the run took %ld ms; the signal came %s", took,
+			  wait_ms < 0 ? "when it forked its load" : "at the time asked");
+		snprintf(name, sizeof(name), "%s_ended_within_%d_ms", label, end_ms);
+		ktap_result(&k, took < end_ms, name);
+	}
 	if (sig == SIGKILL) {
 		snprintf(name, sizeof(name), "%s_killed_nothing_left", label);
 		ktap_result(&k, rc == -1 && none_left(5), name);
@@ -266,7 +387,11 @@ int main(int argc, char **argv)
 		verdict_ok = strstr(out, want) != NULL;
 		if (sig) {
 			snprintf(name, sizeof(name), "%s_SIG%s_summarized_nothing_left", label, sig_name);
-			snprintf(want, sizeof(want), "ended by SIG%s", sig_name);
+			/* In the set-up nothing was watched: it must say so. */
+			if (!strcmp(verdict, "cannot tell"))
+				snprintf(want, sizeof(want), "interrupted");
+			else
+				snprintf(want, sizeof(want), "ended by SIG%s", sig_name);
 			ktap_result(&k, strstr(out, want) != NULL && none_left(5), name);
 		}
 		for (line = strtok(out, "\n"); line; line = strtok(NULL, "\n"))
@@ -290,6 +415,11 @@ int main(int argc, char **argv)
 		}
 	snprintf(name, sizeof(name), "%s_settings_restored", label);
 	ktap_result(&k, same, name);
+	if (reserve) {
+		snprintf(name, sizeof(name), "%s_application_pool_intact", label);
+		ktap_result(&k, pool_intact(&pool), name);
+		pool_release(&pool);
+	}
 
 	if (policy && saved_policy[0])
 		write_file(QS_POLICY_FILE, saved_policy);

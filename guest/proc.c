@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "proc.h"
+#include "ipicount.h"
 
 #include <poll.h>
 #include <signal.h>
@@ -14,6 +15,15 @@
 int run_capture(char *const argv[], bool with_stderr, char *out, size_t size)
 {
 	return run_capture_signal(argv, with_stderr, out, size, 0, 0);
+}
+
+/* Whether PID has forked a child (CONFIG_PROC_CHILDREN, set in Debian's kernels). */
+static bool has_child(pid_t pid)
+{
+	char path[64], buf[32];
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+	return read_file(path, buf, sizeof(buf)) > 0 && buf[0] >= '1' && buf[0] <= '9';
 }
 
 int run_capture_signal(char *const argv[], bool with_stderr, char *out, size_t size,
@@ -48,11 +58,11 @@ int run_capture_signal(char *const argv[], bool with_stderr, char *out, size_t s
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		waited_ms = (int)((now.tv_sec - start.tv_sec) * 1000 +
 				  (now.tv_nsec - start.tv_nsec) / 1000000);
-		if (sig && waited_ms >= after_ms) {
+		if (sig && (after_ms >= 0 ? waited_ms >= after_ms : has_child(pid))) {
 			kill(pid, sig);
 			sig = 0;
 		}
-		timeout = sig ? after_ms - waited_ms : -1;
+		timeout = !sig ? -1 : after_ms >= 0 ? after_ms - waited_ms : 5;
 		if (poll(&pfd, 1, timeout) <= 0)
 			continue;
 		if (len + 1 >= size)

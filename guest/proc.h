@@ -16,8 +16,9 @@ int run_capture(char *const argv[], bool with_stderr, char *out, size_t size);
 
 /*
  * run_capture(), sending @sig to it @after_ms milliseconds after it
- * started (if it still runs). Returns its exit status, or -1 if it could
- * not run or was killed by a signal.
+ * started (if it still runs), or, with @after_ms negative, as soon as it
+ * has forked a child. Returns its exit status, or -1 if it could not run
+ * or was killed by a signal.
  */
 int run_capture_signal(char *const argv[], bool with_stderr, char *out, size_t size,
 		       int sig, int after_ms);
