@@ -387,9 +387,14 @@ int main(int argc, char **argv)
 		verdict_ok = strstr(out, want) != NULL;
 		if (sig) {
 			snprintf(name, sizeof(name), "%s_SIG%s_summarized_nothing_left", label, sig_name);
-			/* In the set-up nothing was watched: it must say so. */
+			/*
+			 * In the set-up nothing was watched: it must say so
+			 * (with -W fork, that the load was being set up).
+			 */
 			if (!strcmp(verdict, "cannot tell"))
-				snprintf(want, sizeof(want), "interrupted");
+				snprintf(want, sizeof(want), "%s",
+					 wait_ms < 0 ? "interrupted while the hugetlb load was being set up" :
+					 "interrupted");
 			else
 				snprintf(want, sizeof(want), "ended by SIG%s", sig_name);
 			ktap_result(&k, strstr(out, want) != NULL && none_left(5), name);

@@ -2,7 +2,10 @@
 /*
  * Drive the quietsync livepatch inside the guest and check that every
  * transition completes:
- *   livepatch_ctl load KO       load (which enables it); wait for the transition
+ *   livepatch_ctl load KO [PARAMS]
+ *                               load (which enables it) with module
+ *                               parameters PARAMS; wait for the transition;
+ *                               the rule in force and why in the diagnostics
  *   livepatch_ctl disable       disable through sysfs; wait for the patch to go
  *   livepatch_ctl unload        remove the module
  *   livepatch_ctl refuse KO [ENOEXEC]
@@ -60,13 +63,16 @@ static int sysfs_int(const char *path)
 	return atoi(buf);
 }
 
+/* Module parameters for "load" (test_flush=paravirt: the quiet rule). */
+static const char *module_params = "";
+
 static int load_module(const char *ko)
 {
 	int fd = open(ko, O_RDONLY | O_CLOEXEC), ret;
 
 	if (fd < 0)
 		return -errno;
-	ret = (int)syscall(SYS_finit_module, fd, "", 0) ? -errno : 0;
+	ret = (int)syscall(SYS_finit_module, fd, module_params, 0) ? -errno : 0;
 	close(fd);
 	return ret;
 }
@@ -251,12 +257,19 @@ int main(int argc, char **argv)
 	struct ktap k;
 	int err;
 
-	if (argc == 3 && !strcmp(argv[1], "load")) {
+	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "load")) {
+		char rule[32] = "?", why[256] = "?";
+
+		module_params = argc == 4 ? argv[3] : "";
 		ktap_header(&k, 3);
-		if (do_load(&k, argv[2]))
-			ktap_result(&k, access(MOD_DIR, F_OK) == 0, "module_present");
-		else
+		if (!do_load(&k, argv[2]))
 			ktap_bail(&k, "not loaded");
+		read_file(MOD_DIR "/parameters/rule", rule, sizeof(rule));
+		read_file(MOD_DIR "/parameters/rule_why", why, sizeof(why));
+		rule[strcspn(rule, "\n")] = '\0';
+		why[strcspn(why, "\n")] = '\0';
+		ktap_diag("loaded with '%s': rule %s: %s", module_params, rule, why);
+		ktap_result(&k, access(MOD_DIR, F_OK) == 0, "module_present");
 		return ktap_finish(&k);
 	}
 	if (argc == 2 && !strcmp(argv[1], "disable")) {
@@ -304,6 +317,6 @@ int main(int argc, char **argv)
 	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "cycles"))
 		return cycles(atoi(argv[2]), argv[3],
 			      argc == 5 ? argv[4] : "collapse");
-	fprintf(stderr, "usage: livepatch_ctl load KO | disable | unload | refuse KO [ENOEXEC] | cycles N KO [SCENARIO] | symbols\n");
+	fprintf(stderr, "usage: livepatch_ctl load KO [PARAMS] | disable | unload | refuse KO [ENOEXEC] | cycles N KO [SCENARIO] | symbols\n");
 	return 2;
 }

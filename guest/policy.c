@@ -18,21 +18,27 @@ bool policy_switch_present(void)
 /*
  * On a kernel without the series' switch the "policy" is a label for what
  * the running kernel does, checked against the livepatch's state:
- * broadcast or stock (no livepatch), livepatch (enabled), livepatch-disabled
- * (disabled, module still loaded), livepatch-removed (module gone).
+ * broadcast or stock (no livepatch), livepatch (enabled, the quiet rule),
+ * livepatch-flushed (enabled, the "flushed" rule: no sync IPI at all),
+ * livepatch-disabled (disabled, module still loaded), livepatch-removed
+ * (module gone).
  */
 static bool stock_kernel_in_state(const char *label)
 {
 	bool patched = access(LIVEPATCH, F_OK) == 0;
 	bool loaded = access(LIVEPATCH_MODULE, F_OK) == 0;
-	char enabled[8] = "";
+	char enabled[8] = "", rule[16] = "";
 
 	if (patched)
 		read_file(LIVEPATCH "/enabled", enabled, sizeof(enabled));
+	if (loaded && read_file(LIVEPATCH_MODULE "/parameters/rule", rule, sizeof(rule)) > 0)
+		rule[strcspn(rule, "\n")] = '\0';
 	if (!strcmp(label, "broadcast") || !strcmp(label, "stock"))
 		return !loaded;
 	if (!strcmp(label, "livepatch"))
-		return patched && enabled[0] == '1';
+		return patched && enabled[0] == '1' && !strcmp(rule, "quiet");
+	if (!strcmp(label, "livepatch-flushed"))
+		return patched && enabled[0] == '1' && !strcmp(rule, "flushed");
 	if (!strcmp(label, "livepatch-disabled"))
 		return loaded && !patched;
 	if (!strcmp(label, "livepatch-removed"))

@@ -17,7 +17,12 @@ int run_capture(char *const argv[], bool with_stderr, char *out, size_t size)
 	return run_capture_signal(argv, with_stderr, out, size, 0, 0);
 }
 
-/* Whether PID has forked a child (CONFIG_PROC_CHILDREN, set in Debian's kernels). */
+/*
+ * Whether PID has forked a child (CONFIG_PROC_CHILDREN, set in Debian's
+ * kernels). quietsync-check's first fork is its load's (the hugetlb
+ * load's sharer, in its set-up); a signal that came later than meant
+ * makes check_verdict's set-up case fail, not pass.
+ */
 static bool has_child(pid_t pid)
 {
 	char path[64], buf[32];

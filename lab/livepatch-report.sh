@@ -8,7 +8,11 @@
 # the splats found. A flavor not run is null; a phase not run is null.
 # "kernels" maps every stock kernel booted (build/runs/ARCH-livepatch*,
 # one run per kernel) by its `uname -r` to its line, flavour, scenario,
-# status (verified or checked, as its module was built) and figures.
+# status (verified or checked, as its module was built), the rule its
+# first load put in force and why, the census of the sync's references it
+# judged, the boot's nohz_full CPUs (the others of 1-3 isolcpus= only) and
+# figures: enabled (the rule in force), and with the paravirt stand-in
+# (test_flush=paravirt: the quiet rule).
 #
 # Usage: lab/livepatch-report.sh
 set -euo pipefail
@@ -54,11 +58,38 @@ flavor_json() {
 	# A phase that did not run is null, never 0.
 	function fig(p) { return (p in other) ? sprintf("%.1f", other[p]) : "null" }
 	END {
-		printf "{\"kernel\": \"%s\", \"scenario\": \"%s\", \"skipped\": %s, \"before_per_1k\": %s, \"enabled_per_1k\": %s, \"disabled_per_1k\": %s, \"removed_per_1k\": %s, \"cycles\": %d, \"splats\": %d,\n \"cpus\": [%s]}",
+		# Enabled: the rule in force ("flushed" where the gate held);
+		# the quiet rule then ran again under the paravirt stand-in.
+		flushed = ("livepatch-flushed" in other)
+		printf "{\"kernel\": \"%s\", \"scenario\": \"%s\", \"skipped\": %s, \"before_per_1k\": %s, \"enabled_per_1k\": %s, \"paravirt_per_1k\": %s, \"disabled_per_1k\": %s, \"removed_per_1k\": %s, \"cycles\": %d, \"splats\": %d,\n \"cpus\": [%s]}",
 			kernel, scenario, skipped == "" ? "null" : "\"" skipped "\"", fig("stock"),
-			fig("livepatch"), fig("livepatch-disabled"), fig("livepatch-removed"),
+			fig(flushed ? "livepatch-flushed" : "livepatch"),
+			flushed ? fig("livepatch") : "null",
+			fig("livepatch-disabled"), fig("livepatch-removed"),
 			cycles, splats, cpus
 	}'
+}
+
+# gate_json RUN_DIR: the rule the module's first load put in force, why,
+# the census it judged (the census lines before its first "replacing"
+# line) and the boot's nohz_full= CPUs, from the console.
+gate_json() {
+	local console=$1/console.log
+	tr -d '\r' < "$console" | awk '
+		/Kernel command line:/ && match($0, /nohz_full=[0-9,-]+/) {
+			nohz = substr($0, RSTART + 10, RLENGTH - 10) }
+		done { next }
+		/quietsync_livepatch: census: / {
+			sub(/.*quietsync_livepatch: census: /, ""); n++
+			census = census (n > 1 ? "\t" : "") $0 }
+		/quietsync_livepatch: replacing tlb_remove_table_sync_one / && match($0, /; rule [a-z]+: /) {
+			rule = substr($0, RSTART + 7, RLENGTH - 9)
+			why = substr($0, RSTART + RLENGTH); done = 1 }
+		END { printf "%s\n%s\n%s\n%s\n", rule, why, nohz, census }' |
+		jq -R -s 'split("\n") | {rule: (if .[0] == "" then null else .[0] end),
+			rule_why: (if .[1] == "" then null else .[1] end),
+			nohz_full: (if .[2] == "" then null else .[2] end),
+			census: (if .[3] == "" then [] else (.[3] | split("\t")) end)}'
 }
 
 # kernel_entry RUN_DIR SCENARIO: {"<uname -r>": {...}}, one kernel booted,
@@ -72,10 +103,14 @@ kernel_entry() {
 	fi
 	meta=$QS_BUILD/livepatch/$(jq -r .kernel <<< "$figures")/livepatch.json
 	[ -r "$meta" ] || qs_die "no $meta for the run in $run"
-	jq -n --argjson f "$figures" --slurpfile m "$meta" --arg scenario "$scenario" '
+	jq -n --argjson f "$figures" --slurpfile m "$meta" --arg scenario "$scenario" \
+		--argjson g "$(gate_json "$run")" '
 		{($f.kernel): {line: $m[0].line, flavour: $m[0].flavour,
 			scenario: $scenario, status: $m[0].status,
+			rule: $g.rule, rule_why: $g.rule_why, census: $g.census,
+			nohz_full: $g.nohz_full,
 			before_per_1k: $f.before_per_1k, enabled_per_1k: $f.enabled_per_1k,
+			paravirt_per_1k: $f.paravirt_per_1k,
 			disabled_per_1k: $f.disabled_per_1k, cycles: $f.cycles,
 			splats: $f.splats, cpus: $f.cpus}}'
 }

@@ -78,7 +78,7 @@ build_release() {
 	rm -rf "$out"
 	mkdir -p "$out"
 	cp "$QS_ROOT/livepatch/Kbuild" "$QS_ROOT/livepatch/quietsync_livepatch.c" \
-		"$QS_ROOT/livepatch/sync_one_check.h" "$out/"
+		"$QS_ROOT/livepatch/sync_one_check.h" "$QS_ROOT/livepatch/sync_census.h" "$out/"
 	"$QS_ROOT/livepatch/extract-rule.sh" "$(ls "$series"/0003-*.patch)" \
 		"$out/quiet_rule.h" "$line"
 	qs_log "livepatch: building for $rel ($set, flavour $flavour, $status)"

@@ -86,6 +86,7 @@ protected_entry() {
 		--argjson purge_clean "$(passed "$p" purge_left_nothing)" \
 		--argjson optout "$(check_json "$o" optout)" \
 		--argjson roles "$(passed "$o" roles_isolcpus_only_hit_nohz_full_spared)" \
+		--argjson roles_flushed "$(passed "$o" roles_flushed_spares_isolcpus_only)" \
 		--argjson boot_s "$(boot_seconds "$p")" \
 		'{kernel: $kernel, unit_active: $unit_active, unit_s: $unit_s,
 		  load: $check.load, verdict: $check.verdict, exit: $check.exit,
@@ -96,6 +97,7 @@ protected_entry() {
 		  purged_status_exit: $purged_exit, purge_left_nothing: $purge_clean,
 		  optout_verdict: $optout.verdict, optout_exit: $optout.exit,
 		  roles_isolcpus_only_hit_nohz_full_spared: $roles,
+		  roles_flushed_spares_isolcpus_only: $roles_flushed,
 		  boot_s: $boot_s}'
 }
 

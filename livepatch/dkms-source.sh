@@ -65,7 +65,7 @@ main() {
 	rm -rf "$dest"
 	mkdir -p "$dest"
 	install -m 0644 "$LP/Kbuild" "$LP/quietsync_livepatch.c" \
-		"$LP/sync_one_check.h" "$LP/verified.env" "$dest/"
+		"$LP/sync_one_check.h" "$LP/sync_census.h" "$LP/verified.env" "$dest/"
 	write_rules "$dest"
 	write_dkms_conf "$version" "$conf"
 }

@@ -78,13 +78,24 @@ export QS_CYCLES=${QS_CYCLES:-5}
 # on the verified pair only, the others run the same tool.
 tool_faults=
 [ "$run" != "$suite" ] || tool_faults=" qs.tool_faults=1"
+# The rule the module must put in force (guest/init, lp_label): TCG's x86
+# has the native flush and no INVLPGB, and each covered line's census
+# passes (livepatch/quietsync_livepatch.c, qs_lp_allowed): "flushed".
+# The paravirt stand-in's load then keeps "quiet".
+lp_rule=flushed
+# The layout: the verified pair isolates CPUs 1-3 with nohz_full=; the
+# other lines' kernels leave CPU 2, the busy other-process CPU, isolcpus=
+# only (tuned's realtime profile): the quiet rule must interrupt it, the
+# flushed rule spares it.
+nohz_full=1-3
+[ "$run" = "$suite" ] || nohz_full=1,3
 rc=0
 # About 3 minutes under TCG on 2 cores for the standard flavor (its
 # windows and 5 cycles), 2 for PREEMPT_RT; 900 s leaves room for a loaded
 # machine (another suite beside it) before calling it a hang.
 QS_TIMEOUT=900 QS_KERNEL=$kernel QS_INITRAMFS=$QS_BUILD/initramfs-livepatch-$release.cpio.gz \
-	QS_RUN_NAME=$run QS_SYNC_EVENT=$sync_event \
-	QS_CMDLINE_EXTRA="${QS_CYCLES:+qs.cycles=$QS_CYCLES}$tool_faults" \
+	QS_RUN_NAME=$run QS_SYNC_EVENT=$sync_event QS_NOHZ_FULL=$nohz_full \
+	QS_CMDLINE_EXTRA="${QS_CYCLES:+qs.cycles=$QS_CYCLES}$tool_faults qs.lp_rule=$lp_rule" \
 	lab/vm.sh "$suite" || rc=$?
 
 # What the module says: its guard names release and flavour; its decoding
@@ -103,6 +114,10 @@ expect_console "the function check names what the kernel's function does" \
 	"quietsync_livepatch: tlb_remove_table_sync_one is not smp_call_function_many\(tlb_remove_table_smp_sync, NULL, 1\) here: the function it calls is another \(at \+0x[0-9a-f]+ of [0-9]+ bytes: "
 expect_console "loaded, it says the kernel is $status" \
 	"quietsync_livepatch: replacing tlb_remove_table_sync_one on ${release//+/\\+} \($flavor\): $status, "
+expect_console "loaded, its census passed and the rule is $lp_rule" \
+	"quietsync_livepatch: replacing .*; rule $lp_rule: native TLB flush, no INVLPGB, [1-9][0-9]* calls, all right after a flush that waited"
+expect_console "loaded with the paravirt stand-in, the rule is quiet, naming the flush" \
+	"quietsync_livepatch: replacing .*; rule quiet: the TLB flush is [^ ]+, not the native one"
 # quietsync-check, run in the guest with the livepatch enabled, reports it
 # (on PREEMPT_RT its --load unshares hugetlb mappings: no THP there).
 ktap=$QS_BUILD/runs/$QS_ARCH-$run/ktap.log
@@ -111,6 +126,21 @@ if grep -aq "^# quietsync livepatch enabled: yes ($status);" "$ktap"; then
 else
 	t_fail "$flavor: quietsync-check reports the livepatch $status" "no such line in $ktap"
 fi
+if grep -aq "^# livepatch rule: $lp_rule (no sync IPI at all): native TLB flush, no INVLPGB, " "$ktap"; then
+	t_pass "$flavor: quietsync-check reports the rule $lp_rule and why"
+else
+	t_fail "$flavor: quietsync-check reports the rule $lp_rule and why" "no such line in $ktap"
+fi
 lab/livepatch-report.sh >&2 || rc=1
+# The report names the rule, the census behind it and the layout.
+if jq -e --arg k "$release" --arg r "$lp_rule" --arg n "$nohz_full" \
+	'.kernels[$k] | .rule == $r and (.census | length) > 0 and .nohz_full == $n
+		and .enabled_per_1k != null and .paravirt_per_1k != null' \
+	"$QS_REPORT/livepatch.json" > /dev/null; then
+	t_pass "$flavor: livepatch.json: rule $lp_rule, its census, nohz_full=$nohz_full, enabled and paravirt figures"
+else
+	t_fail "$flavor: livepatch.json: rule $lp_rule, its census, nohz_full=$nohz_full, enabled and paravirt figures" \
+		"$(jq -c --arg k "$release" '.kernels[$k] | del(.cpus)' "$QS_REPORT/livepatch.json" 2> /dev/null)"
+fi
 [ "$rc" -eq 0 ] || QS_TEST_FAILED=1
 t_finish

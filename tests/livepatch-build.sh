@@ -3,7 +3,8 @@
 # warning, for the newest release of every line of livepatch/kernels.txt in
 # both flavours (Debian 13's inside the trixie userland), and for an older
 # release of a line, which is then "checked", not "verified". The module's
-# check of tlb_remove_table_sync_one() passes its unit test. Each build's
+# check of tlb_remove_table_sync_one() and its census of the sync's
+# references (the "flushed" rule's gate) pass their unit tests. Each build's
 # vermagic names its release.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,15 +18,23 @@ cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# The decoder, compiled as the kernel's C would be warned about, on the host.
-if gcc -std=c11 -Wall -Wextra -Werror -I livepatch -o "$tmp/sync_one_check_test" \
-	tests/sync_one_check_test.c 2> "$tmp/cc.log"; then
-	"$tmp/sync_one_check_test" > "$tmp/unit.ktap" || true
-	sed -n 's/^\(\(not \)\?ok\) [0-9]* \(.*\)$/\1 decoder: \3/p' "$tmp/unit.ktap"
-	grep -q '^# PASS$' "$tmp/unit.ktap" || QS_TEST_FAILED=1
-else
-	t_fail "decoder unit test builds" "$(head -n 3 "$tmp/cc.log" | tr '\n' ' ')"
-fi
+# unit_test NAME LABEL: tests/NAME.c, compiled as the kernel's C would be
+# warned about, run on the host; its results prefixed with LABEL.
+unit_test() {
+	local name=$1 label=$2
+	if gcc -std=c11 -Wall -Wextra -Werror -I livepatch -o "$tmp/$name" \
+		"tests/$name.c" 2> "$tmp/cc.log"; then
+		"$tmp/$name" > "$tmp/$name.ktap" || true
+		sed -n "s/^\\(\\(not \\)\\?ok\\) [0-9]* \\(.*\\)\$/\\1 $label: \\3/p" "$tmp/$name.ktap"
+		grep -q '^# PASS$' "$tmp/$name.ktap" || QS_TEST_FAILED=1
+	else
+		t_fail "$label unit test builds" "$(head -n 3 "$tmp/cc.log" | tr '\n' ' ')"
+	fi
+}
+# The decoder of tlb_remove_table_sync_one(), and the census behind the
+# "flushed" rule on a fixture kernel.
+unit_test sync_one_check_test decoder
+unit_test sync_census_test census
 
 # build_for SET FLAVOUR RELEASE STATUS: one module, its facts checked.
 build_for() {

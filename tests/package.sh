@@ -26,7 +26,9 @@
 #              to load it, "exposed", exit 1; apt-get purge: no file left
 #   optout     N-amd64 with quietsync=off: the unit did not run,
 #              "exposed", exit 1; on Debian 13 the checker's roles side by
-#              side
+#              side (CPU 2 isolcpus= only), under the livepatch's flushed
+#              rule (no sync IPI anywhere) and its quiet rule (loaded
+#              with test_flush=paravirt: CPU 2 hit, named)
 #   nomodule   N-rt-amd64: the unit failed at error priority naming the
 #              headers; --status and the check say so (exit 1); the
 #              headers installed with apt inside the booted system, DKMS
@@ -385,7 +387,11 @@ check_report() {
 			and .purge_left_nothing and .purged_status_exit == 1 and .boot_s > 0' \
 		"$QS_BUILD/report/package.json"
 	if [ "$name" = trixie ]; then
-		t_expect "package.json: $name $newest-amd64 with nohz_full=1,3: the busy isolcpus-only CPU hit and named, the nohz_full ones spared" 0 '^true$' \
+		t_expect "package.json: $name $newest-amd64 with nohz_full=1,3, the livepatch's flushed rule: no sync IPI on any CPU, the busy isolcpus-only one too" 0 '^true$' \
+			jq -e --arg k "$newest-amd64" "$img"' | .boots[] | select(.kernel == $k) |
+				.roles_flushed_spares_isolcpus_only' \
+			"$QS_BUILD/report/package.json"
+		t_expect "package.json: $name $newest-amd64 with nohz_full=1,3, the quiet rule (paravirt stand-in): the busy isolcpus-only CPU hit and named, the nohz_full ones spared" 0 '^true$' \
 			jq -e --arg k "$newest-amd64" "$img"' | .boots[] | select(.kernel == $k) |
 				.roles_isolcpus_only_hit_nohz_full_spared' \
 			"$QS_BUILD/report/package.json"

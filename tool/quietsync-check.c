@@ -46,6 +46,8 @@
 #define LIVEPATCH_DIR "/sys/kernel/livepatch/quietsync_livepatch"
 /* "verified" (a release the quietsync lab measured) or "checked". */
 #define LIVEPATCH_STATUS "/sys/module/quietsync_livepatch/parameters/status"
+#define LIVEPATCH_RULE "/sys/module/quietsync_livepatch/parameters/rule"
+#define LIVEPATCH_RULE_WHY "/sys/module/quietsync_livepatch/parameters/rule_why"
 #define SERIES_POLICY "/sys/kernel/debug/tlb_remove_table_sync/policy"
 #define THP_ENABLED "/sys/kernel/mm/transparent_hugepage/enabled"
 
@@ -85,6 +87,11 @@ static void read_fix(struct report *r)
 		!read_text(LIVEPATCH_DIR "/transition", buf, sizeof(buf)) && buf[0] == '1';
 	if (!r->livepatch || read_text(LIVEPATCH_STATUS, r->lp_status, sizeof(r->lp_status)))
 		r->lp_status[0] = '\0';
+	/* Modules before the gate have no rule: theirs is the quiet one. */
+	if (r->livepatch && read_text(LIVEPATCH_RULE, r->lp_rule, sizeof(r->lp_rule)))
+		snprintf(r->lp_rule, sizeof(r->lp_rule), "quiet");
+	if (!r->livepatch || read_text(LIVEPATCH_RULE_WHY, r->lp_rule_why, sizeof(r->lp_rule_why)))
+		r->lp_rule_why[0] = '\0';
 	/* "broadcast [quiet] ..." (every policy the kernel has) -> "quiet" */
 	r->series = !read_text(SERIES_POLICY, policies, sizeof(policies));
 	open_b = r->series ? strchr(policies, '[') : NULL;

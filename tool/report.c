@@ -58,6 +58,12 @@ bool fix_active(const struct report *r)
 		(r->series && (!strcmp(r->policy, "quiet") || !strcmp(r->policy, "quiet-flush")));
 }
 
+/* The livepatch in force with its "flushed" rule (no sync IPI at all). */
+static bool flushed_rule(const struct report *r)
+{
+	return r->livepatch && !strcmp(r->lp_rule, "flushed");
+}
+
 void cannot_tell(struct report *r, const char *code, const char *fmt, ...)
 {
 	va_list ap;
@@ -91,6 +97,8 @@ static const char *not_spared(const struct report *r, const struct cpu_result *c
 {
 	if (!fix_active(r))
 		return "no fix active: every sync interrupts every online CPU (install quietsync, or boot a kernel with the series)";
+	if (flushed_rule(r))
+		return "unexpected: the livepatch's flushed rule sends no sync IPI; a livepatch transition still in progress, or a copy of the sync the compiler inlined elsewhere (which no livepatch of the function replaces), sent them";
 	if (!(c->role & ROLE_NOHZ_FULL))
 		return "not nohz_full: RCU watches this CPU while a task runs there in user space, so the rule cannot spare it; add it to nohz_full= and rcu_nocbs=";
 	if (r->livepatch)
@@ -153,7 +161,7 @@ void decide(struct report *r)
 			c->reason = not_spared(r, c);
 		} else if (c->sync > 0 && fix_active(r)) {
 			c->reason = not_spared(r, c);
-		} else if (!(c->role & ROLE_NOHZ_FULL) && fix_active(r)) {
+		} else if (!(c->role & ROLE_NOHZ_FULL) && fix_active(r) && !flushed_rule(r)) {
 			note(r, "cpu%d (%s only): spared while idle; a task running there in user space would take every sync, as RCU watches it without nohz_full= (add nohz_full= and rcu_nocbs=)",
 			     c->cpu, role_text(c->role));
 		}
@@ -237,6 +245,10 @@ void print_text(FILE *out, const struct report *r)
 	fprintf(out, "quietsync livepatch enabled: %s%s%s%s; series policy: %s\n",
 		r->livepatch ? "yes" : "no", r->lp_status[0] ? " (" : "", r->lp_status,
 		r->lp_status[0] ? ")" : "", r->series ? r->policy : "none");
+	if (r->lp_rule[0])
+		fprintf(out, "livepatch rule: %s%s%s%s\n", r->lp_rule,
+			!strcmp(r->lp_rule, "flushed") ? " (no sync IPI at all)" : " (IPIs only CPUs RCU watches)",
+			r->lp_rule_why[0] ? ": " : "", r->lp_rule_why);
 	if (r->measured) {
 		fprintf(out, "watched %.1f s%s%s", r->seconds_ran, r->signal_name ? ", ended by " : "",
 			r->signal_name ? r->signal_name : "");
@@ -315,6 +327,10 @@ void print_json(FILE *out, const struct report *r)
 	json_string(out, r->thp);
 	fprintf(out, ", \"livepatch\": %s, \"livepatch_status\": ", r->livepatch ? "true" : "false");
 	json_string(out, r->lp_status);
+	fputs(", \"livepatch_rule\": ", out);
+	json_string(out, r->lp_rule);
+	fputs(", \"livepatch_rule_why\": ", out);
+	json_string(out, r->lp_rule_why);
 	fputs(", \"series_policy\": ", out);
 	json_string(out, r->series ? r->policy : "");
 	if (r->measured) {

@@ -43,6 +43,8 @@ struct report {
 	struct cpuset isolcpus, nohz_full, cgroup, given, online;
 	bool livepatch, lp_transition, series;
 	char lp_status[16], policy[64], thp[16];
+	/* The livepatch's rule ("flushed" or "quiet") and why, or empty. */
+	char lp_rule[16], lp_rule_why[200];
 	/* A check's window and its load. */
 	double seconds_asked, seconds_ran;
 	const char *signal_name;	/* the signal that ended it, or NULL */

@@ -238,6 +238,10 @@ int status_run(struct report *r, bool json, FILE *out)
 			!r->kallsyms_ok ? "null" : r->sync_compiled ? "true" : "false",
 			r->livepatch ? "true" : "false", r->lp_transition ? "true" : "false");
 		json_string(out, r->lp_status);
+		fputs(", \"livepatch_rule\": ", out);
+		json_string(out, r->lp_rule);
+		fputs(", \"livepatch_rule_why\": ", out);
+		json_string(out, r->lp_rule_why);
 		fputs(", \"thp\": ", out);
 		json_string(out, r->thp);
 		fputs(", \"isolated_cpus\": [", out);
@@ -269,6 +273,9 @@ int status_run(struct report *r, bool json, FILE *out)
 		fprintf(out, "quietsync livepatch: %s%s%s%s\n",
 			r->livepatch ? "enabled" : "not loaded", r->lp_transition ? ", in transition" : "",
 			r->lp_status[0] ? ", release status " : "", r->lp_status);
+		if (r->lp_rule[0])
+			fprintf(out, "livepatch rule: %s%s%s\n", r->lp_rule,
+				r->lp_rule_why[0] ? ": " : "", r->lp_rule_why);
 		for (i = 0; i < s.nk; i++)
 			fprintf(out, "installed kernel %s: livepatch %s, headers %s\n", s.k[i].release,
 				s.k[i].module ? "built" : "NOT built", s.k[i].headers ? "installed" : "missing");
