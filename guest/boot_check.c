@@ -38,15 +38,6 @@ static void cmdline_value(const char *key, char *out, unsigned long size)
 	}
 }
 
-static void sysfs_value(const char *path, char *out, unsigned long size)
-{
-	if (read_file(path, out, size) < 0) {
-		out[0] = '\0';
-		return;
-	}
-	out[strcspn(out, "\n")] = '\0';
-}
-
 static bool file_has_word(const char *path, const char *word)
 {
 	char line[512];
@@ -72,7 +63,7 @@ static void check_matches_cmdline(struct ktap *k, const char *param,
 	char want[128], got[128];
 
 	cmdline_value(param, want, sizeof(want));
-	sysfs_value(path, got, sizeof(got));
+	read_value(path, got, sizeof(got));
 	ktap_diag("%s: command line '%s', %s '%s'", param, want, path, got);
 	ktap_result(k, want[0] && !strcmp(want, got), name);
 }
@@ -86,7 +77,7 @@ int main(void)
 	ktap_header(&k, 7);
 	uname(&uts);
 	ktap_diag("metric kernel=%s machine=%s", uts.release, uts.machine);
-	sysfs_value("/proc/uptime", uptime, sizeof(uptime));
+	read_value("/proc/uptime", uptime, sizeof(uptime));
 	ktap_diag("metric boot_uptime_seconds=%.*s",
 		  (int)strcspn(uptime, " "), uptime);
 	ktap_diag("online cpus: %ld", sysconf(_SC_NPROCESSORS_ONLN));
@@ -126,7 +117,7 @@ int main(void)
 		 * (lab/vm.sh).
 		 */
 		cmdline_value("trace_event", want, sizeof(want));
-		sysfs_value(QS_TRACEFS "/events/csd/csd_function_entry/enable",
+		read_value(QS_TRACEFS "/events/csd/csd_function_entry/enable",
 			    enabled, sizeof(enabled));
 		ktap_diag("trace_event: command line '%s', enable '%s'", want, enabled);
 		ktap_result(&k, !strcmp(want, "csd:csd_function_entry") &&

@@ -57,6 +57,15 @@ int read_file(const char *path, char *buf, unsigned long size)
 	return (int)n;
 }
 
+void read_value(const char *path, char *out, unsigned long size)
+{
+	if (read_file(path, out, size) < 0) {
+		out[0] = '\0';
+		return;
+	}
+	out[strcspn(out, "\n")] = '\0';
+}
+
 int read_selected(const char *path, char *out, unsigned long size)
 {
 	char buf[512], *open_b, *close_b;

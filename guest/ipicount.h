@@ -61,6 +61,8 @@ int read_cal_counts(long *counts, int ncpus);
 /* Small file helpers shared by the guest programs. */
 int write_file(const char *path, const char *text);
 int read_file(const char *path, char *buf, unsigned long size);
+/* A one-line file's value without its newline; "" if it cannot be read. */
+void read_value(const char *path, char *out, unsigned long size);
 
 /*
  * The selected word of a "one [two] three" file (THP's enabled, the series'

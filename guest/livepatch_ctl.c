@@ -258,17 +258,16 @@ int main(int argc, char **argv)
 	int err;
 
 	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "load")) {
-		char rule[32] = "?", why[256] = "?";
+		char rule[32], why[256];
 
 		module_params = argc == 4 ? argv[3] : "";
 		ktap_header(&k, 3);
 		if (!do_load(&k, argv[2]))
 			ktap_bail(&k, "not loaded");
-		read_file(MOD_DIR "/parameters/rule", rule, sizeof(rule));
-		read_file(MOD_DIR "/parameters/rule_why", why, sizeof(why));
-		rule[strcspn(rule, "\n")] = '\0';
-		why[strcspn(why, "\n")] = '\0';
-		ktap_diag("loaded with '%s': rule %s: %s", module_params, rule, why);
+		read_value(MOD_DIR "/parameters/rule", rule, sizeof(rule));
+		read_value(MOD_DIR "/parameters/rule_why", why, sizeof(why));
+		ktap_diag("loaded with '%s': rule %s: %s", module_params,
+			  rule[0] ? rule : "?", why[0] ? why : "?");
 		ktap_result(&k, access(MOD_DIR, F_OK) == 0, "module_present");
 		return ktap_finish(&k);
 	}

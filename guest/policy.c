@@ -31,8 +31,8 @@ static bool stock_kernel_in_state(const char *label)
 
 	if (patched)
 		read_file(LIVEPATCH "/enabled", enabled, sizeof(enabled));
-	if (loaded && read_file(LIVEPATCH_MODULE "/parameters/rule", rule, sizeof(rule)) > 0)
-		rule[strcspn(rule, "\n")] = '\0';
+	if (loaded)
+		read_value(LIVEPATCH_MODULE "/parameters/rule", rule, sizeof(rule));
 	if (!strcmp(label, "broadcast") || !strcmp(label, "stock"))
 		return !loaded;
 	if (!strcmp(label, "livepatch"))

@@ -231,10 +231,11 @@ static int qs_lp_fentry_offset(unsigned long addr)
 }
 
 /*
- * Is tlb_remove_table_sync_one() at @addr still the function this livepatch
- * replaces? Returns 0, or -EINVAL with the reason logged.
+ * Is tlb_remove_table_sync_one() at @addr (@size bytes, from kallsyms) still
+ * the function this livepatch replaces? Returns 0, or -EINVAL with the
+ * reason logged.
  */
-static int qs_lp_check_sync_one(unsigned long addr)
+static int qs_lp_check_sync_one(unsigned long addr, unsigned long size)
 {
 	unsigned char code[QS_LP_MAX_FUNC_SIZE];
 	struct sync_one_expect want = {
@@ -243,7 +244,6 @@ static int qs_lp_check_sync_one(unsigned long addr)
 		.return_thunk = qs_lp_symbol_address("__x86_return_thunk"),
 	};
 	struct sync_one_verdict v;
-	unsigned long size = qs_lp_function_size(addr);
 
 	if (!size || size > sizeof(code)) {
 		pr_err("tlb_remove_table_sync_one is %lu bytes here, more than smp_call_function(tlb_remove_table_smp_sync, NULL, 1) takes: not loading\n",
@@ -319,7 +319,7 @@ static int qs_lp_census(unsigned long sync_one, unsigned long size, struct censu
  * which skip preempted vCPUs), no INVLPGB (7.x flushes without IPIs with
  * it), and the census accepted. Fills qs_lp_rule and qs_lp_rule_why.
  */
-static bool qs_lp_gate(unsigned long sync_one)
+static bool qs_lp_gate(unsigned long sync_one, unsigned long size)
 {
 	unsigned long native = qs_lp_symbol_address("native_flush_tlb_multi");
 	unsigned long flush = (unsigned long)pv_ops.mmu.flush_tlb_multi;
@@ -344,7 +344,7 @@ static bool qs_lp_gate(unsigned long sync_one)
 	}
 #endif
 	c = kzalloc(sizeof(*c), GFP_KERNEL);
-	if (!c || qs_lp_census(sync_one, qs_lp_function_size(sync_one), c)) {
+	if (!c || qs_lp_census(sync_one, size, c)) {
 		snprintf(qs_lp_rule_why, sizeof(qs_lp_rule_why),
 			 "the census could not run");
 		kfree(c);
@@ -371,7 +371,7 @@ static bool qs_lp_gate(unsigned long sync_one)
 	return true;
 }
 #else
-static bool qs_lp_gate(unsigned long sync_one)
+static bool qs_lp_gate(unsigned long sync_one, unsigned long size)
 {
 	snprintf(qs_lp_rule_why, sizeof(qs_lp_rule_why), "not x86 with paravirt ops");
 	return false;
@@ -380,7 +380,7 @@ static bool qs_lp_gate(unsigned long sync_one)
 
 static int __init quietsync_livepatch_init(void)
 {
-	unsigned long sync_one;
+	unsigned long sync_one, size;
 	int ret;
 
 	const char *model = strstr(init_utsname()->version, "PREEMPT_RT") ?
@@ -405,10 +405,11 @@ static int __init quietsync_livepatch_init(void)
 		pr_err("tlb_remove_table_smp_sync not found: not loading\n");
 		return -ENOENT;
 	}
-	ret = qs_lp_check_sync_one(sync_one);
+	size = qs_lp_function_size(sync_one);
+	ret = qs_lp_check_sync_one(sync_one, size);
 	if (ret)
 		return ret;
-	if (qs_lp_gate(sync_one)) {
+	if (qs_lp_gate(sync_one, size)) {
 		snprintf(qs_lp_rule, sizeof(qs_lp_rule), "flushed");
 		qs_lp_funcs[0].new_func = qs_lp_sync_flushed;
 	}
