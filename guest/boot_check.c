@@ -65,7 +65,11 @@ static void check_matches_cmdline(struct ktap *k, const char *param,
 	cmdline_value(param, want, sizeof(want));
 	read_value(path, got, sizeof(got));
 	ktap_diag("%s: command line '%s', %s '%s'", param, want, path, got);
-	ktap_result(k, want[0] && !strcmp(want, got), name);
+	/* Not on the command line: none (the kernel prints "(null)" or ""). */
+	if (!want[0])
+		ktap_result(k, !got[0] || !strcmp(got, "(null)"), name);
+	else
+		ktap_result(k, !strcmp(want, got), name);
 }
 
 int main(void)

@@ -45,23 +45,22 @@ case $QS_BASE in
 	;;
 esac
 QS_PATCHES=${QS_PATCHES:-$QS_ROOT/patches/linux-$QS_BASE}
+# The lab's queue, applied after the series: what is never mailed (the
+# evaluation policies, the debug knobs of the negative controls). Empty
+# (QS_LAB_PATCHES=) builds the series as it would be mailed; a directory
+# without a series file is an empty queue.
+QS_LAB_PATCHES=${QS_LAB_PATCHES-$QS_PATCHES-lab}
 
 # Per QS_ARCH: the kernel's config fragments and object directory, the
 # compiler prefix (the kernel and the guest programs alike), the kernel
 # image under the object directory, the QEMU binary and its Debian package.
-# arm64 has one kernel per base: on 6.12 the debug one (KASAN, fault
-# injection, the negative control), one cross build for every 6.12 arm64
-# suite; on 7.3 the lab one (the scenarios need no KASAN, and the stress
-# and its negative control stay on 6.12, tests/arm64.sh).
+# arm64 has one kernel per base, the debug one (KASAN, fault injection,
+# the negative control): one cross build for every arm64 suite of that
+# base (tests/arm64.sh runs the 7.3 one; QS_BASE=6.12 the backport's).
 case $QS_ARCH in
 arm64)
-	if [ "$QS_BASE" = 6.12 ]; then
-		QS_DEFAULT_CONFIGS="lab debug"
-		QS_OBJ=${QS_OBJ:-$QS_BUILD/obj-arm64-debug}
-	else
-		QS_DEFAULT_CONFIGS=lab
-		QS_OBJ=${QS_OBJ:-$QS_BUILD/obj-arm64$QS_BASE_SUFFIX}
-	fi
+	QS_DEFAULT_CONFIGS="lab debug"
+	QS_OBJ=${QS_OBJ:-$QS_BUILD/obj-arm64-debug$QS_BASE_SUFFIX}
 	QS_CROSS_COMPILE=aarch64-linux-gnu-
 	QS_IMAGE=arch/arm64/boot/Image
 	QS_QEMU=qemu-system-aarch64
@@ -104,17 +103,19 @@ qs_metrics() {
 	{ print }'
 }
 
-# The patch file names of patches/linux-$QS_BASE/series, in order: blank lines
-# and everything after a '#' are ignored.
+# The patch file names of DIR/series (default: the series, patches/linux-
+# $QS_BASE), in order: blank lines and everything after a '#' are ignored;
+# nothing when DIR is empty or has no series file.
 qs_series_patches() {
-	local line
+	local line dir=${1-$QS_PATCHES}
+	[ -n "$dir" ] && [ -f "$dir/series" ] || return 0
 	while IFS= read -r line || [ -n "$line" ]; do
 		line=${line%%#*}
 		line=${line//[[:space:]]/}
 		if [ -n "$line" ]; then
 			printf '%s\n' "$line"
 		fi
-	done < "$QS_PATCHES/series"
+	done < "$dir/series"
 }
 
 qs_log() {

@@ -62,7 +62,7 @@ make_module() {
 }
 
 build_release() {
-	local set=$1 flavour=$2 rel=$3 out stock headers series line userland status
+	local set=$1 flavour=$2 rel=$3 out stock headers rule_patch line userland status
 	out=$(realpath -m "${QS_LP_OUT:-$QS_BUILD/livepatch/$rel}")
 	stock=$("$QS_ROOT/lab/stock-kernel.sh" "$set" "$flavour" "$rel")
 	headers=$stock/$(jq -r .headers "$stock/stock.json")
@@ -70,7 +70,7 @@ build_release() {
 	userland=$(jq -r .userland "$stock/stock.json")
 	[ -f "$headers/Makefile" ] ||
 		qs_die "no headers in $headers: remove $stock and run again"
-	series=$("$QS_ROOT/livepatch/extract-rule.sh" --series "$line")
+	rule_patch=$("$QS_ROOT/livepatch/extract-rule.sh" --rule-patch "$line")
 	status=checked
 	case " $QS_LP_VERIFIED " in
 	*" $rel "*) status=verified ;;
@@ -79,8 +79,7 @@ build_release() {
 	mkdir -p "$out"
 	cp "$QS_ROOT/livepatch/Kbuild" "$QS_ROOT/livepatch/quietsync_livepatch.c" \
 		"$QS_ROOT/livepatch/sync_one_check.h" "$QS_ROOT/livepatch/sync_census.h" "$out/"
-	"$QS_ROOT/livepatch/extract-rule.sh" "$(ls "$series"/0003-*.patch)" \
-		"$out/quiet_rule.h" "$line"
+	"$QS_ROOT/livepatch/extract-rule.sh" "$rule_patch" "$out/quiet_rule.h" "$line"
 	qs_log "livepatch: building for $rel ($set, flavour $flavour, $status)"
 	if ! make_module "$userland" "$stock" "$headers" "$out" \
 		QS_LP_RELEASE="${QS_LP_CLAIM_RELEASE:-$rel}" QS_LP_FLAVOR="$flavour" \
@@ -95,7 +94,7 @@ build_release() {
 	fi
 	jq -n --arg release "$rel" --arg set "$set" --arg line "$line" \
 		--arg flavour "$flavour" --arg status "$status" \
-		--arg series "${series#"$QS_ROOT"/}" \
+		--arg series "${rule_patch#"$QS_ROOT"/}" \
 		'{release: $release, set: $set, line: $line, flavour: $flavour,
 		  status: $status, rule_from: $series}' > "$out/livepatch.json"
 	qs_log "livepatch: $out/quietsync_livepatch.ko ($(modinfo -F vermagic "$out/quietsync_livepatch.ko"))"

@@ -5,7 +5,8 @@
 #   build/runs/x86_64-selftests-POLICY  the kernel's mm selftests per policy
 #                                       (tests/selftests.sh)
 #   build/runs/arm64-safety-storm       the race stress with the munmap storm
-#                                       (tlb_remove_table_one()), and quiet
+#                                       (tlb_remove_table_one(), 6.12) or the
+#                                       collapse-then-zap rounds (7.3), and quiet
 #                                       with the walk delay (tests/arm64.sh)
 #   build/runs/arm64-safety-control     the arm64 negative control
 # Splats are attributed to the program that was running when the kernel
@@ -86,7 +87,8 @@ control_value() {
 }
 
 # arm64: the storm runs, the negative control and its quiet counterpart.
-# The control is detected only by a KASAN use-after-free report in the
+# The control is detected only by a KASAN report of GUP-fast's read of the
+# freed table (use-after-free, or out-of-bounds once slab reused it) in the
 # console of its own boot (lab/vm.sh checked it was the only splat).
 arm64_json() {
 	local rows control ctl_run=$QS_BUILD/runs/arm64-safety-control detected seconds
@@ -97,15 +99,17 @@ arm64_json() {
 		control=$(qs_metrics "$ctl_run/ktap.log" | awk "$QS_AWK_VAL"'val("stress") == "race" && val("control") == 1')
 		detected=false
 		if printf '%s' "$control" | grep -q 'kasan_detected=1' &&
-			tr -d '\r' < "$ctl_run/console.log" | grep -q 'BUG: KASAN: use-after-free'; then
+			tr -d '\r' < "$ctl_run/console.log" | grep -Eq 'BUG: KASAN: [a-z-]+ in gup_fast'; then
 			detected=true
 		fi
 		seconds=$(control_value seconds_to_detect)
-		printf ' "negative_control": {"arch": "arm64", "policy": "none", "walk_delay_us": %s, "detected": %s, "seconds_to_detect": %s, "bound_seconds": %s, "report": "%s", "table_alloc_failure_syncs": %s, "also_seen": [%s]},\n' \
+		printf ' "negative_control": {"arch": "arm64", "kernel": "%s", "mode": "%s", "policy": "none", "walk_delay_us": %s, "detected": %s, "seconds_to_detect": %s, "bound_seconds": %s, "report": "%s", "table_alloc_failure_syncs": %s, "zap_collapses": %s, "also_seen": [%s]},\n' \
+			"$(tr -d '\r' < "$ctl_run/console.log" | grep -o -m 1 'Linux version [^ ]*' | cut -d' ' -f3)" \
+			"$([ "$(control_value zap)" = 1 ] && echo collapse-then-zap || echo storm)" \
 			"$(control_value walk_delay_us)" "$detected" "${seconds:-null}" \
 			"$(control_value seconds)" \
 			"$(tr -d '\r' < "$ctl_run/console.log" | grep -o 'BUG: KASAN: [^"]*' | head -n 1)" \
-			"$(control_value table_one_syncs)" \
+			"$(control_value table_one_syncs)" "$(control_value zap_collapses | grep . || echo 0)" \
 			"$(sed -n 's/^# also seen (allowed): [0-9]*:\[ *[0-9.]*\] \(.*\)/"\1"/p' "$ctl_run/verdict" 2> /dev/null | paste -sd, -)"
 	else
 		printf ' "negative_control": null,\n'

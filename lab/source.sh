@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Extract Debian's linux-source-$QS_BASE under build/ and apply the quietsync
-# series of that base. Idempotent: the tree is re-extracted from the tarball
-# only when the tarball, the series file or a patch it lists changed (or the
-# tree is missing). QS_BASE=7.3 first fetches the newest linux-source-7.3
-# from the archive (trixie-backports, through lab/archive.sh: the host's apt
-# sources are not touched) into $QS_CACHE/source.
+# series of that base, then the lab's queue (patches/linux-$QS_BASE-lab,
+# $QS_LAB_PATCHES; empty: the series alone, as mailed). Idempotent: the tree
+# is re-extracted from the tarball only when the tarball, a series file or a
+# patch it lists changed (or the tree is missing). QS_BASE=7.3 first fetches
+# the newest linux-source-7.3 from the archive (trixie-backports, through
+# lab/archive.sh: the host's apt sources are not touched) into
+# $QS_CACHE/source.
 set -euo pipefail
 # shellcheck source=lab/env.sh
 . "$(dirname "$0")/env.sh"
@@ -16,13 +18,26 @@ source_stamp() {
 		echo "version $QS_KERNEL_VERSION"
 		stat -c 'tarball %n %s %Y' "$QS_SOURCE_TARBALL"
 		sha256sum "$QS_PATCHES/series"
-		local p
-		for p in $(qs_series_patches); do
-			[ -f "$QS_PATCHES/$p" ] ||
-				qs_die "patches/linux-$QS_BASE/series lists '$p', which does not exist"
-			sha256sum "$QS_PATCHES/$p"
+		local p dir
+		for dir in "$QS_PATCHES" ${QS_LAB_PATCHES:+"$QS_LAB_PATCHES"}; do
+			echo "queue $dir"
+			for p in $(qs_series_patches "$dir"); do
+				[ -f "$dir/$p" ] ||
+					qs_die "$(queue_name "$dir")/series lists '$p', which does not exist"
+				sha256sum "$dir/$p"
+			done
 		done
 	} | sha256sum | cut -d' ' -f1
+}
+
+# How a queue directory is named in messages: patches/linux-6.12 for the
+# series (also when QS_PATCHES points elsewhere), patches/linux-6.12-lab.
+queue_name() {
+	if [ "$1" = "$QS_PATCHES" ]; then
+		echo "patches/linux-$QS_BASE"
+	else
+		echo "patches/linux-$QS_BASE-lab"
+	fi
 }
 
 tree_version() {
@@ -70,20 +85,23 @@ fetch_source_from_archive() {
 	rm -rf "$dir/debs"
 }
 
+# apply_series TREE DIR: apply DIR's queue to TREE, in order.
 apply_series() {
-	local dest=$1 p n=0 total
-	total=$(qs_series_patches | wc -l)
-	for p in $(qs_series_patches); do
+	local dest=$1 dir=$2 p n=0 total what
+	what=$(queue_name "$dir")
+	total=$(qs_series_patches "$dir" | wc -l)
+	for p in $(qs_series_patches "$dir"); do
 		n=$((n + 1))
-		qs_log "source: applying [$n/$total] $p"
+		qs_log "source: applying [$n/$total] $p ($what)"
 		if ! patch -d "$dest" -p1 --batch --forward --silent --dry-run \
-			< "$QS_PATCHES/$p" > "$QS_BUILD/patch-error$QS_BASE_SUFFIX.log" 2>&1; then
+			< "$dir/$p" > "$QS_BUILD/patch-error$QS_BASE_SUFFIX.log" 2>&1; then
 			cat "$QS_BUILD/patch-error$QS_BASE_SUFFIX.log" >&2
-			qs_die "patch $p (number $n in patches/linux-$QS_BASE/series) does not apply to Linux $(cat "$dest/.quietsync-version")"
+			qs_die "patch $p (number $n in $what/series) does not apply to Linux $(cat "$dest/.quietsync-version")"
 		fi
-		patch -d "$dest" -p1 --batch --forward --silent < "$QS_PATCHES/$p"
+		patch -d "$dest" -p1 --batch --forward --silent < "$dir/$p"
 	done
-	[ "$total" -gt 0 ] || qs_log "source: the series is empty, building unpatched $QS_KERNEL_VERSION"
+	[ "$total" -gt 0 ] || [ "$dir" != "$QS_PATCHES" ] ||
+		qs_log "source: the series is empty, building unpatched $QS_KERNEL_VERSION"
 }
 
 main() {
@@ -108,7 +126,12 @@ main() {
 	tmp=$QS_SRC.new
 	rm -rf "$tmp"
 	extract_tarball "$tmp"
-	apply_series "$tmp"
+	apply_series "$tmp" "$QS_PATCHES"
+	if [ -n "$QS_LAB_PATCHES" ]; then
+		apply_series "$tmp" "$QS_LAB_PATCHES"
+	else
+		qs_log "source: the series alone, without the lab's queue (QS_LAB_PATCHES is empty)"
+	fi
 	echo "$stamp" > "$tmp/.quietsync-stamp"
 	rm -rf "$QS_SRC"
 	mv "$tmp" "$QS_SRC"

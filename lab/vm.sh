@@ -11,7 +11,8 @@
 # Environment: QS_SMP (4), QS_MEM (2G), QS_TIMEOUT (seconds, 600),
 #   QS_ARCH (x86_64; arm64: qemu-system-aarch64 -M virt, always TCG),
 #   QS_ISOLATED (1-3), QS_NOHZ_FULL (the CPUs of nohz_full= and rcu_nocbs=,
-#   QS_ISOLATED; fewer leaves the others isolcpus= only), QS_COLLAPSES (1000), QS_POLICIES (comma list, default
+#   QS_ISOLATED; fewer leaves the others isolcpus= only; "none": no
+#   nohz_full= or rcu_nocbs= at all, every isolated CPU isolcpus= only), QS_COLLAPSES (1000), QS_POLICIES (comma list, default
 #   every policy the kernel has), QS_ROUNDS (hugetlb-unshare rounds, default
 #   QS_COLLAPSES), QS_CMDLINE_EXTRA (appended to the kernel
 #   command line), QS_KERNEL (the lab kernel image),
@@ -64,10 +65,21 @@ sync_event_cmdline() {
 	esac
 }
 
+# The isolation of QS_ISOLATED: nohz_full= and rcu_nocbs= on QS_NOHZ_FULL
+# (default all of them), none of either with QS_NOHZ_FULL=none.
+isolation_cmdline() {
+	local nohz=${QS_NOHZ_FULL:-$QS_ISOLATED}
+	if [ "$nohz" = none ]; then
+		printf '%s' " isolcpus=$QS_ISOLATED"
+	else
+		printf '%s' " nohz_full=$nohz isolcpus=$QS_ISOLATED rcu_nocbs=$nohz"
+	fi
+}
+
 kernel_cmdline() {
 	local suite=$1
 	printf '%s' "$(arch_cmdline) panic=-1" \
-		" nohz_full=${QS_NOHZ_FULL:-$QS_ISOLATED} isolcpus=$QS_ISOLATED rcu_nocbs=${QS_NOHZ_FULL:-$QS_ISOLATED}" \
+		"$(isolation_cmdline)" \
 		"$(sync_event_cmdline)" \
 		" qs.suite=$suite qs.collapses=$QS_COLLAPSES" \
 		"${QS_POLICIES:+ qs.policies=$QS_POLICIES}" \

@@ -25,10 +25,9 @@ release_regex() {
 }
 
 write_rules() {
-	local dest=$1 line series
+	local dest=$1 line
 	while read -r line; do
-		series=$("$LP/extract-rule.sh" --series "$line")
-		"$LP/extract-rule.sh" "$(ls "$series"/0003-*.patch)" \
+		"$LP/extract-rule.sh" "$("$LP/extract-rule.sh" --rule-patch "$line")" \
 			"$dest/rules/$line/quiet_rule.h" "$line"
 	done < <(awk '!/^[[:space:]]*(#|$)/ && !seen[$3]++ { print $3 }' "$LP/kernels.txt")
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Generate the livepatch's copy of the quiet rule from the series itself, so
 # the two cannot drift apart: the predicate tlb_remove_table_cpu_may_walk()
-# that patch 3 adds to mm/mmu_gather.c, with the comment above it, taken
+# as the patch that adds it to mm/mmu_gather.c has it ("skip CPUs in an RCU
+# extended quiescent state", before the next patch adds the flushed mm), with the comment above it, taken
 # from the patch's added lines. It reads the remote context-tracking state
 # with the kernel's own ct_rcu_watching_cpu_acquire() and CT_RCU_WATCHING.
 #
@@ -15,6 +16,9 @@
 #        livepatch/extract-rule.sh --series LINE
 #          print the patch series LINE's rule comes from: patches/linux-LINE,
 #          or the 6.12 one where the line has none
+#        livepatch/extract-rule.sh --rule-patch LINE
+#          print the patch of that series, in series order, that adds the
+#          predicate (whatever its number)
 set -euo pipefail
 
 QS_PATCHES=$(cd "$(dirname "$0")/../patches" && pwd)
@@ -25,6 +29,23 @@ series_for_line() {
 	else
 		echo "$QS_PATCHES/linux-6.12"
 	fi
+}
+
+# The first patch of SERIES_DIR's series file whose added lines define the
+# predicate; nothing (and status 1) if none does.
+rule_patch() {
+	local dir=$1 p
+	while read -r p; do
+		p=${p%%#*}
+		p=${p//[[:space:]]/}
+		[ -n "$p" ] || continue
+		if grep -q '^+static bool tlb_remove_table_cpu_may_walk(' "$dir/$p"; then
+			echo "$dir/$p"
+			return 0
+		fi
+	done < "$dir/series"
+	echo "error: no patch in $dir/series adds tlb_remove_table_cpu_may_walk()" >&2
+	return 1
 }
 
 # Print the added lines of FILE's diff in PATCH, without the leading '+'.
@@ -61,6 +82,10 @@ names_for_line() {
 main() {
 	if [ "${1:-}" = --series ]; then
 		series_for_line "${2:?usage: livepatch/extract-rule.sh --series LINE}"
+		return
+	fi
+	if [ "${1:-}" = --rule-patch ]; then
+		rule_patch "$(series_for_line "${2:?usage: livepatch/extract-rule.sh --rule-patch LINE}")"
 		return
 	fi
 	local patch=${1:-} out=${2:-} line=${3:-6.12} predicate

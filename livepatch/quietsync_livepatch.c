@@ -2,14 +2,14 @@
 /*
  * quietsync livepatch for Debian's stock 6.12 kernel: replaces
  * tlb_remove_table_sync_one() with the quiet rule of the quietsync series
- * (patch 3): after a full barrier, interrupt only the online CPUs that RCU
+ * (patch 4): after a full barrier, interrupt only the online CPUs that RCU
  * is watching, that is, those not in an extended quiescent state (idle, or
  * user mode on a nohz_full CPU), which cannot be inside an IRQs-off
  * page-table walk. The 6.12 function has no mm argument, so the candidates
  * are all online CPUs, as for the series' callers that pass NULL.
  *
  * The predicate is not written here: quiet_rule.h is generated from the
- * series' patch 3 by livepatch/extract-rule.sh.
+ * series' patch 4 by livepatch/extract-rule.sh.
  *
  * A module is built for one release (vermagic), but the source covers a
  * kernel line: at load it decodes the kernel's tlb_remove_table_sync_one()
@@ -41,7 +41,7 @@
 #include <linux/string.h>
 #include <linux/utsname.h>
 
-/* Patch 3's rule, under the module's own name (see qs_lp_status). */
+/* Patch 4's rule, under the module's own name (see qs_lp_status). */
 #define tlb_remove_table_cpu_may_walk qs_lp_cpu_may_walk
 #include "quiet_rule.h"
 #include "sync_one_check.h"
@@ -146,6 +146,13 @@ static void qs_lp_sync_one(void)
 	on_each_cpu_cond_mask(tlb_remove_table_cpu_may_walk,
 			      qs_lp_smp_sync, NULL, true,
 			      cpu_online_mask);
+	/*
+	 * The series also has an smp_mb() here, for a CPU skipped because
+	 * its mm_cpumask() bit was clear. This body reads no mm_cpumask(),
+	 * the remote state is read with an acquire (the free cannot pass
+	 * it), and x86 does not reorder a load with a later store: nothing
+	 * to add.
+	 */
 }
 
 /*

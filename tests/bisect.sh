@@ -22,7 +22,7 @@ mkdir -p "$tree" "$obj"
 qs_log "bisect: extracting a separate tree"
 tar -xJ --touch -f "$QS_SOURCE_TARBALL" -C "$tree" --strip-components=1
 n=0
-mapfile -t patches < <(qs_series_patches)
+mapfile -t patches < <(qs_series_patches "$QS_PATCHES")
 for p in "${patches[@]}"; do
 	n=$((n + 1))
 	if ! patch -d "$tree" -p1 --batch --forward --silent < "$QS_PATCHES/$p" > /dev/null; then

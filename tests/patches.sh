@@ -24,6 +24,32 @@ check_format() {
 	fi
 }
 
+# check_numbered PATCH N: the subject is [PATCH N/total] of the mailed series.
+check_numbered() {
+	local total
+	total=$(qs_series_patches "$QS_PATCHES" | wc -l)
+	if grep -q "^Subject: \[PATCH $2/$total\] " "$1"; then
+		t_pass "$(basename "$1") is patch $2/$total"
+	else
+		t_fail "$(basename "$1") is patch $2/$total" "$(grep -m1 '^Subject:' "$1")"
+	fi
+}
+
+# check_mailed_text PATCH: the text a list reader gets (the message, before
+# the diffstat) names nothing they cannot see: no patch of the lab's queue
+# by number, no private review numbering, no "seed" for the 2023 patch, no
+# note to ourselves about posting.
+check_mailed_text() {
+	local hits
+	hits=$(sed -n '1,/^---$/p' "$1" |
+		grep -niE '\b[0-9]/7\b|finding [0-9]|\bseed\b|before posting|the lab\b|quietsync-check' || true)
+	if [ -z "$hits" ]; then
+		t_pass "$(basename "$1"): the mailed text stands on its own"
+	else
+		t_fail "$(basename "$1"): the mailed text stands on its own" "$(head -n 2 <<< "$hits" | tr '\n' ' ')"
+	fi
+}
+
 check_checkpatch() {
 	local p=$1 out
 	# From the tree's top (not a git checkout): checkpatch's tree mode.
@@ -39,7 +65,7 @@ check_checkpatch() {
 # The .c files the series changes or adds (headers are checked through them).
 touched_c_files() {
 	local p
-	for p in $(qs_series_patches); do
+	for p in $(qs_series_patches "$QS_PATCHES"); do
 		sed -n 's|^+++ b/\(.*\.c\)$|\1|p' "$QS_PATCHES/$p"
 	done | sort -u
 }
@@ -91,15 +117,30 @@ else
 	t_fail "cover letter written" "missing or still has the template placeholders"
 fi
 n=0
-for p in $(qs_series_patches); do
+for p in $(qs_series_patches "$QS_PATCHES"); do
 	n=$((n + 1))
 	check_format "$QS_PATCHES/$p"
 	check_checkpatch "$QS_PATCHES/$p"
+	check_numbered "$QS_PATCHES/$p" "$n"
+	check_mailed_text "$QS_PATCHES/$p"
 done
 if [ "$n" -gt 0 ]; then
 	t_pass "series lists $n patches"
 else
 	t_fail "series lists patches" "empty series"
 fi
+total=$n
+if grep -q "^Subject: \[PATCH 0/$total\] " "$cover"; then
+	t_pass "cover letter is [PATCH 0/$total]"
+else
+	t_fail "cover letter is [PATCH 0/$total]" "$(grep -m1 '^Subject:' "$cover")"
+fi
+check_mailed_text "$cover"
+# The lab's queue: never mailed, the same form, applied after the series
+# (lab/source.sh above applied both or failed).
+for p in $(qs_series_patches "$QS_LAB_PATCHES"); do
+	check_format "$QS_LAB_PATCHES/$p"
+	check_checkpatch "$QS_LAB_PATCHES/$p"
+done
 check_sparse
 t_finish

@@ -32,7 +32,7 @@ lab/safety-report.sh >&2 || rc=1
 [ "$rc" -eq 0 ] || QS_TEST_FAILED=1
 
 # The fallback is live: with flush_did_not_wait the walkers (threads of the
-# freeing process, so exactly the CPUs patch 4 skips, in the kernel about
+# freeing process, so exactly the CPUs patch 5 skips, in the kernel about
 # half the time) are waited for by the sync itself, as under quiet: more
 # sync IPIs per sync than under quiet-flush. Measured 42 in 96 syncs
 # against 9 in 105 (0.44 against 0.09 per sync).
