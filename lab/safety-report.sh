@@ -99,7 +99,7 @@ arm64_json() {
 		control=$(qs_metrics "$ctl_run/ktap.log" | awk "$QS_AWK_VAL"'val("stress") == "race" && val("control") == 1')
 		detected=false
 		if printf '%s' "$control" | grep -q 'kasan_detected=1' &&
-			tr -d '\r' < "$ctl_run/console.log" | grep -Eq 'BUG: KASAN: [a-z-]+ in gup_fast'; then
+			tr -d '\r' < "$ctl_run/console.log" | grep -Eq 'BUG: KASAN: (use-after-free|slab-out-of-bounds) in gup_fast'; then
 			detected=true
 		fi
 		seconds=$(control_value seconds_to_detect)

@@ -2,9 +2,10 @@
 # Generate the livepatch's copy of the quiet rule from the series itself, so
 # the two cannot drift apart: the predicate tlb_remove_table_cpu_may_walk()
 # as the patch that adds it to mm/mmu_gather.c has it ("skip CPUs in an RCU
-# extended quiescent state", before the next patch adds the flushed mm), with the comment above it, taken
-# from the patch's added lines. It reads the remote context-tracking state
-# with the kernel's own ct_rcu_watching_cpu_acquire() and CT_RCU_WATCHING.
+# extended quiescent state", before the next patch adds the flushed mm),
+# with the comment above it, taken from the patch's added lines. It reads
+# the remote context-tracking state with the kernel's own
+# ct_rcu_watching_cpu_acquire() and CT_RCU_WATCHING.
 #
 # LINE is the kernel line the livepatch is built for. 6.1 has the same
 # state word and the same reads under the names they had before 6.12
@@ -31,20 +32,18 @@ series_for_line() {
 	fi
 }
 
-# The first patch of SERIES_DIR's series file whose added lines define the
-# predicate; nothing (and status 1) if none does.
+# The first patch of SERIES_DIR whose added lines define the predicate (the
+# files are git format-patch's, numbered in series order); nothing (and
+# status 1) if none does.
 rule_patch() {
 	local dir=$1 p
-	while read -r p; do
-		p=${p%%#*}
-		p=${p//[[:space:]]/}
-		[ -n "$p" ] || continue
-		if grep -q '^+static bool tlb_remove_table_cpu_may_walk(' "$dir/$p"; then
-			echo "$dir/$p"
+	for p in "$dir"/[0-9][0-9][0-9][0-9]-*.patch; do
+		if grep -q '^+static bool tlb_remove_table_cpu_may_walk(' "$p"; then
+			echo "$p"
 			return 0
 		fi
-	done < "$dir/series"
-	echo "error: no patch in $dir/series adds tlb_remove_table_cpu_may_walk()" >&2
+	done
+	echo "error: no patch in $dir adds tlb_remove_table_cpu_may_walk()" >&2
 	return 1
 }
 

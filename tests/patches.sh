@@ -24,14 +24,13 @@ check_format() {
 	fi
 }
 
-# check_numbered PATCH N: the subject is [PATCH N/total] of the mailed series.
+# check_numbered PATCH N TOTAL: the subject is [PATCH N/TOTAL] (the cover
+# letter: N = 0).
 check_numbered() {
-	local total
-	total=$(qs_series_patches "$QS_PATCHES" | wc -l)
-	if grep -q "^Subject: \[PATCH $2/$total\] " "$1"; then
-		t_pass "$(basename "$1") is patch $2/$total"
+	if grep -q "^Subject: \[PATCH $2/$3\] " "$1"; then
+		t_pass "$(basename "$1") is patch $2/$3"
 	else
-		t_fail "$(basename "$1") is patch $2/$total" "$(grep -m1 '^Subject:' "$1")"
+		t_fail "$(basename "$1") is patch $2/$3" "$(grep -m1 '^Subject:' "$1")"
 	fi
 }
 
@@ -117,11 +116,12 @@ else
 	t_fail "cover letter written" "missing or still has the template placeholders"
 fi
 n=0
+total=$(qs_series_patches "$QS_PATCHES" | wc -l)
 for p in $(qs_series_patches "$QS_PATCHES"); do
 	n=$((n + 1))
 	check_format "$QS_PATCHES/$p"
 	check_checkpatch "$QS_PATCHES/$p"
-	check_numbered "$QS_PATCHES/$p" "$n"
+	check_numbered "$QS_PATCHES/$p" "$n" "$total"
 	check_mailed_text "$QS_PATCHES/$p"
 done
 if [ "$n" -gt 0 ]; then
@@ -129,12 +129,7 @@ if [ "$n" -gt 0 ]; then
 else
 	t_fail "series lists patches" "empty series"
 fi
-total=$n
-if grep -q "^Subject: \[PATCH 0/$total\] " "$cover"; then
-	t_pass "cover letter is [PATCH 0/$total]"
-else
-	t_fail "cover letter is [PATCH 0/$total]" "$(grep -m1 '^Subject:' "$cover")"
-fi
+check_numbered "$cover" 0 "$total"
 check_mailed_text "$cover"
 # The lab's queue: never mailed, the same form, applied after the series
 # (lab/source.sh above applied both or failed).
