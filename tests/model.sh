@@ -55,6 +55,7 @@ done <<- 'EOF'
 	quiet-flush-freed-tables Never
 	hugetlb-unshare-earlier-flush Never
 	hugetlb-unshare-earlier-no-ipi Sometimes
+	collapse-refcount-recheck Never
 EOF
 # Every test a "Never" test's header names as its negative control exists
 # and is "Sometimes" in LKMM: the Never rests on what the control removes.
