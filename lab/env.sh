@@ -50,6 +50,15 @@ QS_PATCHES=${QS_PATCHES:-$QS_ROOT/patches/linux-$QS_BASE}
 # (QS_LAB_PATCHES=) builds the series as it would be mailed; a directory
 # without a series file is an empty queue.
 QS_LAB_PATCHES=${QS_LAB_PATCHES-$QS_PATCHES-lab}
+# The series alone has its tree and objects in build/series/, beside the
+# lab's, under the same names one level down: ccache sees paths relative to
+# the object directory, so it finds the lab build's objects for every file
+# the queue does not change.
+QS_SERIES_DIR=
+if [ -z "$QS_LAB_PATCHES" ]; then
+	QS_SERIES_DIR=/series
+	QS_SRC=$QS_BUILD$QS_SERIES_DIR/${QS_SRC##*/}
+fi
 
 # Per QS_ARCH: the kernel's config fragments and object directory, the
 # compiler prefix (the kernel and the guest programs alike), the kernel
@@ -60,7 +69,7 @@ QS_LAB_PATCHES=${QS_LAB_PATCHES-$QS_PATCHES-lab}
 case $QS_ARCH in
 arm64)
 	QS_DEFAULT_CONFIGS="lab debug"
-	QS_OBJ=${QS_OBJ:-$QS_BUILD/obj-arm64-debug$QS_BASE_SUFFIX}
+	QS_OBJ=${QS_OBJ:-$QS_BUILD$QS_SERIES_DIR/obj-arm64-debug$QS_BASE_SUFFIX}
 	QS_CROSS_COMPILE=aarch64-linux-gnu-
 	QS_IMAGE=arch/arm64/boot/Image
 	QS_QEMU=qemu-system-aarch64
@@ -68,7 +77,7 @@ arm64)
 	;;
 x86_64)
 	QS_DEFAULT_CONFIGS=lab
-	QS_OBJ=${QS_OBJ:-$QS_BUILD/obj-$QS_ARCH$QS_BASE_SUFFIX}
+	QS_OBJ=${QS_OBJ:-$QS_BUILD$QS_SERIES_DIR/obj-$QS_ARCH$QS_BASE_SUFFIX}
 	QS_CROSS_COMPILE=
 	QS_IMAGE=arch/x86/boot/bzImage
 	QS_QEMU=qemu-system-x86_64

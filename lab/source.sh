@@ -108,7 +108,7 @@ main() {
 	local stamp tmp
 	mkdir -p "$QS_BUILD"
 	# Suites side by side (tests/run.sh) ask for the same tree.
-	qs_lock "source$QS_BASE_SUFFIX"
+	qs_lock "source$QS_BASE_SUFFIX${QS_SERIES_DIR:+-series}"
 	if [ "$QS_BASE" = 7.3 ] && [ -z "${QS_SOURCE_NO_FETCH:-}" ]; then
 		fetch_source_from_archive
 	fi

@@ -14,6 +14,8 @@
 #   - x86_64 again with isolcpus= alone (no nohz_full=, no rcu_nocbs=):
 #     what the rule gains without context tracking, broadcast, quiet and
 #     quiet-flush, both scenarios;
+#   - the series alone, as mailed (no lab queue), x86_64: built from the
+#     lab kernel's .config and booted with its KUnit suite;
 #   - build/report/mainline.json: {"arches": {"x86_64": {"kernel": ...,
 #     "scenarios": {...}}, "arm64": {...}}, "layouts": {"isolcpus":
 #     {"x86_64": {"scenarios": ...}}}}, each scenario the per-scenario
@@ -79,6 +81,43 @@ collapse_boot() {
 isolcpus_only() {
 	QS_NOHZ_FULL=none QS_POLICIES=broadcast,quiet,quiet-flush \
 		collapse_boot "$1" mainline-isolcpus "mainline-$1-isolcpus" "$1: 7.3 isolcpus-only report written"
+}
+
+# The series as it would be mailed, without the lab's queue
+# (QS_LAB_PATCHES=: its own tree and objects under build/series, lab/env.sh),
+# built from the x86_64 lab kernel's .config (olddefconfig drops the queue's
+# options) and booted once with the guest suite "kunit": boot_check and the
+# series' KUnit suite, the mailed cases alone. Every other boot here runs the
+# lab kernel, whose KUnit suite has the queue's cases too.
+series_alone() {
+	local src obj lab_config
+	lab_config=$(QS_ARCH=x86_64 QS_OBJ='' bash -c '. lab/env.sh && echo "$QS_OBJ/.config"')
+	read -r src obj < <(QS_ARCH=x86_64 QS_LAB_PATCHES='' QS_OBJ='' bash -c '. lab/env.sh && echo "$QS_SRC $QS_OBJ"')
+	if ! QS_LAB_PATCHES='' lab/source.sh >&2; then
+		t_fail "7.3 series alone: tree extracted and patched" "lab/source.sh failed (its output is above)"
+		return 0
+	fi
+	mkdir -p "$obj"
+	cp "$lab_config" "$obj/.config"
+	if ! make -s -C "$src" O="$obj" ARCH=x86_64 olddefconfig > "$obj/olddefconfig.log" 2>&1; then
+		t_fail "7.3 series alone: configured" "$(tail -n 3 "$obj/olddefconfig.log" | tr '\n' ' ')"
+		return 0
+	fi
+	if grep -q '^CONFIG_MMU_GATHER_KUNIT_TEST=y' "$obj/.config" &&
+		! grep -q 'CONFIG_TLB_REMOVE_TABLE_SYNC_\(EVAL\|DEBUG\)' "$obj/.config"; then
+		t_pass "7.3 series alone: KUnit suite built in, none of the lab queue's options"
+	else
+		t_fail "7.3 series alone: KUnit suite built in, none of the lab queue's options" \
+			"$(grep -E 'MMU_GATHER_KUNIT_TEST|TLB_REMOVE_TABLE_SYNC_' "$obj/.config" | tr '\n' ' ')"
+	fi
+	if ! QS_ARCH=x86_64 QS_LAB_PATCHES='' QS_OBJ="$obj" lab/build.sh >&2; then
+		t_fail "7.3 series alone: x86_64 kernel built" "lab/build.sh failed (its output is above)"
+		return 0
+	fi
+	t_pass "7.3 series alone: x86_64 kernel built"
+	mkdir -p "$QS_BUILD/tests"
+	t_nested "7.3 series alone: " "$QS_BUILD/tests/mainline-series.out" \
+		env QS_ARCH=x86_64 QS_OBJ="$obj" QS_TIMEOUT=600 QS_RUN_NAME=mainline-series lab/vm.sh kunit
 }
 
 # What the rule gains without nohz_full, from the isolcpus-only report: under
@@ -179,6 +218,7 @@ check_bounds x86_64
 check_flush_bounds x86_64
 isolcpus_only x86_64
 check_isolcpus_bounds x86_64
+series_alone
 # Every result of the series checks, named as on 6.12 with "7.3: " before;
 # after the x86_64 kernel, whose configured tree sparse needs.
 t_nested "7.3: " "$QS_BUILD/tests/mainline-patches.out" tests/patches.sh
