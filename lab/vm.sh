@@ -26,7 +26,11 @@
 #   suite boots Debian's own root file system from it),
 #   QS_EXPECT_SPLAT (an extended regex: a negative control's expected
 #   splat; the run then passes only if the console has it and no other
-#   but those matching QS_ALLOW_SPLAT, the bug's known other symptoms).
+#   but those matching QS_ALLOW_SPLAT, the bug's known other symptoms),
+#   QS_CONTROL_STEP (an extended regex of a step's "quietsync: running"
+#   line: a negative control that may, but need not, trip a detector;
+#   in that step only, splats matching QS_ALLOW_SPLAT are allowed,
+#   lab/control-splats.sh).
 set -euo pipefail
 # shellcheck source=lab/env.sh
 . "$(dirname "$0")/env.sh"
@@ -195,6 +199,20 @@ judge_expected_splat() {
 	fi
 }
 
+# A boot with a negative control that may trip a known detector: no splat
+# outside its step, none but the allowed ones inside (lab/control-splats.sh).
+judge_control_step() {
+	local out rc=0 bad
+	out=$("$QS_ROOT/lab/control-splats.sh" "$1" "$QS_CONTROL_STEP" "${QS_ALLOW_SPLAT:?QS_CONTROL_STEP needs QS_ALLOW_SPLAT}" 2>&1) || rc=$?
+	if [ "$rc" -eq 2 ]; then
+		echo "not ok vm.console_scanned # $(head -n 1 <<< "$out")" >> "$QS_RUN/host-problems"
+		return 0
+	fi
+	grep -v '^not ok' <<< "$out" >> "$QS_RUN/verdict" || true
+	bad=$(grep '^not ok' <<< "$out" || true)
+	[ -z "$bad" ] || printf '%s\n' "$bad" >> "$QS_RUN/host-problems"
+}
+
 main() {
 	local suite=${1:-} accel cmdline console ktap pid rc=0 start verdict=0 splat=0
 	[ -n "$suite" ] || qs_die "usage: lab/vm.sh SUITE"
@@ -234,6 +252,8 @@ main() {
 		echo "not ok vm.console_scanned # $(head -n 1 "$QS_RUN/splats")" >> "$QS_RUN/host-problems"
 	elif [ -n "${QS_EXPECT_SPLAT:-}" ]; then
 		judge_expected_splat "$QS_RUN/splats"
+	elif [ -n "${QS_CONTROL_STEP:-}" ]; then
+		judge_control_step "$console"
 	else
 		[ "$splat" -ne 0 ] && echo "not ok vm.no_kernel_splat # $(head -n 2 "$QS_RUN/splats" | tail -n 1 | sed 's/^ *//')" >> "$QS_RUN/host-problems"
 		[ "$splat" -eq 0 ] && echo "ok vm.no_kernel_splat" >> "$QS_RUN/verdict"

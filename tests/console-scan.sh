@@ -23,4 +23,18 @@ t_expect "empty deny-list is an error" 2 'has no patterns' \
 	"$scan" tests/console/clean-x86_64-collapse.log "$tmp/empty.txt"
 t_expect "missing console log is an error" 2 'console log .* is missing' \
 	"$scan" "$tmp/no-such.log"
+# A negative control's step may trip a known detector, and only its step
+# (lab/control-splats.sh, as tests/safety.sh runs it).
+control=lab/control-splats.sh
+allow='WARNING: (CPU: [0-9]+ PID: [0-9]+ at [^ ]*mm/gup_test\.c:[0-9]+ gup_test_ioctl)'
+t_expect "control step: its known detector is allowed" 0 'ok vm.control_splats_allowed # the control tripped' \
+	"$control" tests/console/control-none-gup-warn.log 'race_stress -p none' "$allow"
+t_expect "control step: the same splat in another step fails" 1 'not ok vm.no_kernel_splat # outside the control' \
+	"$control" tests/console/control-none-gup-warn.log 'race_stress -p broadcast' "$allow"
+t_expect "control step: another splat in the control fails" 1 'not ok vm.control_splats_allowed # not a known symptom' \
+	"$control" tests/console/control-none-other-splat.log 'race_stress -p none' "$allow"
+t_expect "control step: no such step is an error" 2 'no step' \
+	"$control" tests/console/control-none-gup-warn.log 'race_stress -p nothing' "$allow"
+t_expect "control step: a clean log passes" 0 'the control tripped nothing' \
+	"$control" tests/console/clean-x86_64-collapse.log 'collapse' "$allow"
 t_finish
