@@ -120,6 +120,19 @@ series_alone() {
 		env QS_ARCH=x86_64 QS_OBJ="$obj" QS_TIMEOUT=600 QS_RUN_NAME=mainline-series lab/vm.sh kunit
 }
 
+# per_1k N LO HI COUNT...: N operations were counted and each COUNT is
+# known (>= 0) and, per 1,000 operations, at least LO and, unless HI is
+# empty, at most HI.
+per_1k() {
+	local n=$1 lo=$2 hi=$3 c
+	shift 3
+	[ "${n:-0}" -gt 0 ] 2> /dev/null || return 1
+	for c in "$@"; do
+		[ "$c" -ge 0 ] 2> /dev/null && [ $((c * 1000)) -ge $((lo * n)) ] || return 1
+		[ -z "$hi" ] || [ $((c * 1000)) -le $((hi * n)) ] || return 1
+	done
+}
+
 # What the rule gains without nohz_full, from the isolcpus-only report: under
 # quiet-flush the idle CPU 1 and the same-mm CPU 3 (the flush waited for it)
 # take at most 20 per 1,000 in both scenarios; the busy other-process CPU 2
@@ -133,11 +146,8 @@ check_isolcpus_bounds() {
 			broadcast:1 broadcast:2 broadcast:3)
 		read -r f1 f2 f3 b1 b2 b3 n <<< "${out:-x x x x x x 0}"
 		if [ "$scenario" = collapse ]; then lo2=0 hi2=20; else lo2=900 hi2=1000; fi
-		if [ "${n:-0}" -gt 0 ] 2> /dev/null && [ "$f1" -ge 0 ] && [ "$f2" -ge 0 ] && [ "$f3" -ge 0 ] &&
-			[ $((f1 * 1000)) -le $((20 * n)) ] && [ $((f3 * 1000)) -le $((20 * n)) ] &&
-			[ $((f2 * 1000)) -ge $((lo2 * n)) ] && [ $((f2 * 1000)) -le $((hi2 * n)) ] &&
-			[ $((b1 * 1000)) -ge $((900 * n)) ] && [ $((b2 * 1000)) -ge $((900 * n)) ] &&
-			[ $((b3 * 1000)) -ge $((900 * n)) ]; then
+		if per_1k "$n" 0 20 "$f1" "$f3" && per_1k "$n" "$lo2" "$hi2" "$f2" &&
+			per_1k "$n" 900 '' "$b1" "$b2" "$b3"; then
 			t_pass "$arch isolcpus-only $scenario: quiet-flush $f1/$f2/$f3, broadcast $b1/$b2/$b3 sync IPIs on CPUs 1/2/3 per $n"
 		else
 			t_fail "$arch isolcpus-only $scenario: quiet-flush <= 20 on CPUs 1/3, $lo2..$hi2 on CPU 2; broadcast >= 900" \
@@ -169,9 +179,7 @@ check_bounds() {
 	for scenario in collapse hugetlb-unshare; do
 		out=$(sync_ipis "$arch" "$scenario" quiet:1 quiet:2 broadcast:1 broadcast:2)
 		read -r qi qo bi bo n <<< "${out:-x x x x 0}"
-		if [ "${n:-0}" -gt 0 ] 2> /dev/null && [ "$qi" -ge 0 ] && [ "$qo" -ge 0 ] &&
-			[ $((qi * 1000)) -le $((20 * n)) ] && [ $((qo * 1000)) -le $((20 * n)) ] &&
-			[ $((bi * 1000)) -ge $((900 * n)) ] && [ $((bo * 1000)) -ge $((900 * n)) ]; then
+		if per_1k "$n" 0 20 "$qi" "$qo" && per_1k "$n" 900 '' "$bi" "$bo"; then
 			t_pass "$arch $scenario: quiet $qi/$qo, broadcast $bi/$bo sync IPIs on CPUs 1/2 per $n"
 		else
 			t_fail "$arch $scenario: quiet <= 20 and broadcast >= 900 per 1,000 on CPUs 1/2" \
@@ -190,9 +198,7 @@ check_flush_bounds() {
 	for scenario in collapse hugetlb-unshare; do
 		out=$(sync_ipis "$arch" "$scenario" quiet-flush:1 quiet-flush:2 quiet-flush:3 flush-ipi:3)
 		read -r f1 f2 f3 l3 n <<< "${out:-x x x x 0}"
-		if [ "${n:-0}" -gt 0 ] 2> /dev/null && [ "$f1" -ge 0 ] && [ "$f2" -ge 0 ] && [ "$f3" -ge 0 ] &&
-			[ $((f1 * 1000)) -le $((20 * n)) ] && [ $((f2 * 1000)) -le $((20 * n)) ] &&
-			[ $((f3 * 1000)) -le $((20 * n)) ]; then
+		if per_1k "$n" 0 20 "$f1" "$f2" "$f3"; then
 			t_pass "$arch $scenario: quiet-flush $f1/$f2/$f3 sync IPIs on CPUs 1/2/3 per $n (flush-ipi: $l3 on CPU 3)"
 		else
 			t_fail "$arch $scenario: quiet-flush <= 20 per 1,000 on CPUs 1/2/3" \
