@@ -15,12 +15,12 @@ BUSYBOX=$DIR/root/bin/busybox
 
 check_static() {
 	[ -x "$1" ] || qs_die "$1 is missing: apt-get install busybox-static"
-	file -b "$1" | grep -q 'statically linked' ||
+	grep -q 'statically linked' <<< "$(file -b "$1")" ||
 		qs_die "$1 is not a static executable: apt-get install busybox-static"
 }
 
 add_foreign_architecture() {
-	if dpkg --print-foreign-architectures | grep -qx "$DEB_ARCH"; then
+	if grep -qx "$DEB_ARCH" <<< "$(dpkg --print-foreign-architectures)"; then
 		return
 	fi
 	if [ "$(id -u)" -ne 0 ]; then

@@ -98,8 +98,8 @@ arm64_json() {
 	if [ -r "$ctl_run/ktap.log" ] && qs_run_finished "$ctl_run"; then
 		control=$(qs_metrics "$ctl_run/ktap.log" | awk "$QS_AWK_VAL"'val("stress") == "race" && val("control") == 1')
 		detected=false
-		if printf '%s' "$control" | grep -q 'kasan_detected=1' &&
-			tr -d '\r' < "$ctl_run/console.log" | grep -Eq 'BUG: KASAN: (use-after-free|slab-out-of-bounds) in gup_fast'; then
+		if grep -q 'kasan_detected=1' <<< "$control" &&
+			grep -aEq 'BUG: KASAN: (use-after-free|slab-out-of-bounds) in gup_fast' "$ctl_run/console.log"; then
 			detected=true
 		fi
 		seconds=$(control_value seconds_to_detect)

@@ -39,7 +39,7 @@ check_one() {
 	printf '%s\n' "$out" > "$dir/pan.log"
 	errors=$(printf '%s\n' "$out" | sed -n 's/.*errors: \([0-9]*\).*/\1/p')
 	[ -n "$errors" ] || qs_die "pan gave no verdict for $name: $(tail -n 3 "$dir/pan.log")"
-	if printf '%s\n' "$out" | grep -q 'max search depth too small'; then
+	if grep -q 'max search depth too small' <<< "$out"; then
 		qs_die "pan's search depth was too small for $name: raise -m"
 	fi
 	if [ "$errors" -gt 0 ]; then

@@ -49,7 +49,7 @@ results=$(perl -MJSON::PP -e '
 	check(!defined $s->{gup_fast_ratio}, "bench.json: stock has no GUP-fast figure (no CONFIG_GUP_TEST there)", "got $s->{gup_fast_ratio}");
 ' < "$dir/bench.json" 2>&1) || t_fail "bench.json parses" "$(printf '%s' "$results" | tail -n 1)"
 printf '%s\n' "$results" | grep -E '^(not )?ok ' || true
-if printf '%s\n' "$results" | grep -q '^not ok '; then
+if grep -q '^not ok ' <<< "$results"; then
 	QS_TEST_FAILED=1
 fi
 

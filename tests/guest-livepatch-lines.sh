@@ -33,7 +33,7 @@ for want in "$@"; do
 		qs_die "no kernel '$want' here: SET/FLAVOUR, one of $(awk '{ printf " %s/%s", $1, $2 }' <<< "$KERNELS")"
 done
 while read -r set flavour cycles; do
-	if [ $# -gt 0 ] && ! printf '%s\n' "$@" | grep -qxF "$set/$flavour"; then
+	if [ $# -gt 0 ] && ! grep -qxF "$set/$flavour" < <(printf '%s\n' "$@"); then
 		continue
 	fi
 	QS_COLLAPSES=200 QS_CYCLES=$cycles t_nested "$set $flavour: " \

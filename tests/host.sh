@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 
 before=$QS_BUILD/tests/host-before.txt
 
-if grep -Ev '^[[:space:]]*(#|$)' "$QS_PACKAGES" | grep -qE '^linux-(image|headers)-'; then
+if grep -qE '^linux-(image|headers)-' < <(grep -Ev '^[[:space:]]*(#|$)' "$QS_PACKAGES"); then
 	t_fail "lab/packages.txt installs no kernel image or headers" \
 		"$(grep -E '^linux-(image|headers)-' "$QS_PACKAGES" | tr '\n' ' ')"
 else

@@ -25,7 +25,7 @@ t_expect() {
 	out=$("$@" 2>&1) || rc=$?
 	if [ "$rc" -ne "$want_rc" ]; then
 		t_fail "$name" "exit $rc, expected $want_rc; output: $(printf '%s' "$out" | tail -n 3 | tr '\n' ' ')"
-	elif ! printf '%s\n' "$out" | grep -Eq -- "$regex"; then
+	elif ! grep -Eq -- "$regex" <<< "$out"; then
 		t_fail "$name" "output lacks /$regex/: $(printf '%s' "$out" | tail -n 3 | tr '\n' ' ')"
 	else
 		t_pass "$name"

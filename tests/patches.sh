@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 check_format() {
 	local p=$1 name
 	name=$(basename "$p")
-	if ! head -n 1 "$p" | grep -Eq '^From [0-9a-f]{40} '; then
+	if ! grep -Eq '^From [0-9a-f]{40} ' <<< "$(head -n 1 "$p")"; then
 		t_fail "$name is git format-patch output" "no 'From <sha>' first line"
 	elif ! grep -Eq '^Subject: \[PATCH [0-9]+/[0-9]+\] ' "$p"; then
 		t_fail "$name is git format-patch output" "no '[PATCH n/m]' subject"
