@@ -45,6 +45,7 @@
 #include "hugetlb.h"
 #include "policy.h"
 #include "proc.h"
+#include "window_mark.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -572,7 +573,30 @@ struct window {
 	long sync[MAX_CPUS];
 	long cal[MAX_CPUS];
 	struct sync_stats stats;
+	int plugin_window;	/* the TCG plugin's number for this window */
 };
+
+/*
+ * The plugin numbers windows in the order their start markers run in this
+ * boot, whichever program ran them: the count so far is kept in a file.
+ */
+#define PLUGIN_WINDOWS_FILE "/run/qs-plugin-windows"
+
+static int next_plugin_window(void)
+{
+	char buf[32];
+	int n = 0;
+	FILE *f;
+
+	if (read_file(PLUGIN_WINDOWS_FILE, buf, sizeof(buf)) > 0)
+		n = atoi(buf);
+	f = fopen(PLUGIN_WINDOWS_FILE, "w");
+	if (f) {
+		fprintf(f, "%d\n", n + 1);
+		fclose(f);
+	}
+	return n;
+}
 
 static void measure_window(struct ktap *k, const struct scenario *sc,
 			   const char *policy, long n, struct window *w)
@@ -591,9 +615,14 @@ static void measure_window(struct ktap *k, const struct scenario *sc,
 	    ipitrace_restart())
 		ktap_bail(k, "cannot select the policy or reset the counters");
 
-	/* The measured window: nothing but the operations. */
+	/*
+	 * The measured window: nothing but the operations. The markers open and
+	 * close the TCG plugin's window (a no-op without it), inside the
+	 * /proc/interrupts reads so that both count the same operations.
+	 */
 	read_cal_counts(cal_before, ncpus);
 	t0 = now_seconds();
+	qs_window_start();
 	for (i = 0; i < n; i++) {
 		int ret = sc->op();
 
@@ -602,7 +631,9 @@ static void measure_window(struct ktap *k, const struct scenario *sc,
 		else if (!first_error)
 			first_error = ret;
 	}
+	qs_window_stop();
 	w->seconds = now_seconds() - t0;
+	w->plugin_window = next_plugin_window();
 	w->attempts = n + collapse_retries - retries_before;
 	read_cal_counts(w->cal, ncpus);
 	ipitrace_stop();
@@ -614,12 +645,12 @@ static void measure_window(struct ktap *k, const struct scenario *sc,
 	ktap_result(k, w->ok == n, name);
 	ktap_diag("metric scenario=%s policy=%s ops=%ld attempts=%ld seconds=%.3f per_second=%.1f"
 		  " syncs=%ld sync_p50_ns=%lld sync_p99_ns=%lld sync_max_ns=%lld"
-		  " sync_mean_ns=%lld caller_syncs=%ld",
+		  " sync_mean_ns=%lld caller_syncs=%ld plugin_window=%d",
 		  sc->name, policy, w->ok, w->attempts, w->seconds, (double)w->ok / w->seconds,
 		  w->stats.syncs, w->stats.p50_ns, w->stats.p99_ns,
 		  w->stats.max_ns,
 		  w->stats.syncs > 0 ? w->stats.total_ns / w->stats.syncs : -1,
-		  w->stats.caller_syncs);
+		  w->stats.caller_syncs, w->plugin_window);
 	for (cpu = 0; cpu < ncpus; cpu++) {
 		w->cal[cpu] -= cal_before[cpu];
 		w->sync[cpu] = ipitrace_count(cpu);

@@ -30,7 +30,11 @@
 #   QS_CONTROL_STEP (an extended regex of a step's "quietsync: running"
 #   line: a negative control that may, but need not, trip a detector;
 #   in that step only, splats matching QS_ALLOW_SPLAT are allowed,
-#   lab/control-splats.sh).
+#   lab/control-splats.sh),
+#   QS_PLUGIN (1: load the TCG plugin lab/plugin/qs-interference.c, which
+#   counts each vCPU's kernel instructions in the windows the guest marks,
+#   into build/runs/.../plugin.txt; TCG, nokaslr, and the kernel's
+#   QS_SYSTEM_MAP, default beside the lab kernel's objects).
 set -euo pipefail
 # shellcheck source=lab/env.sh
 . "$(dirname "$0")/env.sh"
@@ -44,6 +48,14 @@ QS_COLLAPSES=${QS_COLLAPSES:-1000}
 QS_KERNEL=${QS_KERNEL:-$QS_OBJ/$QS_IMAGE}
 QS_INITRAMFS=${QS_INITRAMFS:-$QS_BUILD/initramfs-$QS_ARCH.cpio.gz}
 QS_ACCEL=${QS_ACCEL:-auto}
+QS_PLUGIN=${QS_PLUGIN:-0}
+QS_SYSTEM_MAP=${QS_SYSTEM_MAP:-$QS_OBJ/System.map}
+if [ "$QS_PLUGIN" = 1 ]; then
+	# Plugins see TCG's translation only; System.map's addresses hold
+	# only without KASLR.
+	QS_ACCEL=tcg
+	QS_CMDLINE_EXTRA="${QS_CMDLINE_EXTRA:+$QS_CMDLINE_EXTRA }nokaslr"
+fi
 
 arch_cmdline() {
 	case $QS_ARCH in
@@ -213,6 +225,18 @@ judge_control_step() {
 	[ -z "$bad" ] || printf '%s\n' "$bad" >> "$QS_RUN/host-problems"
 }
 
+# QS_PLUGIN=1: the plugin, built for this QEMU, and the handler ranges
+# from the booted kernel's System.map.
+plugin_args() {
+	local so
+	[ -r "$QS_SYSTEM_MAP" ] || qs_die "QS_PLUGIN=1 needs the kernel's System.map: no $QS_SYSTEM_MAP"
+	so=$("$QS_ROOT/lab/plugin.sh")
+	"$QS_ROOT/lab/plugin-syms.sh" "$QS_SYSTEM_MAP" > "$QS_RUN/plugin-syms.txt" ||
+		qs_die "no sync callback (tlb_remove_table_smp_sync) in $QS_SYSTEM_MAP"
+	QEMU_ARGS+=(-plugin "$so,out=$QS_RUN/plugin.txt,syms=$QS_RUN/plugin-syms.txt")
+	qs_log "vm: TCG plugin $(basename "$so"), $(wc -l < "$QS_RUN/plugin-syms.txt") handler ranges"
+}
+
 main() {
 	local suite=${1:-} accel cmdline console ktap pid rc=0 start verdict=0 splat=0
 	[ -n "$suite" ] || qs_die "usage: lab/vm.sh SUITE"
@@ -237,6 +261,7 @@ main() {
 	qs_log "vm: cmdline: $cmdline"
 	start=$(date +%s.%N)
 	qemu_args "$accel" "$console" "$ktap" "$cmdline"
+	[ "$QS_PLUGIN" != 1 ] || plugin_args
 	timeout -k 5 "$QS_TIMEOUT" "$QS_QEMU" "${QEMU_ARGS[@]}" \
 		> "$QS_RUN/qemu.log" 2>&1 &
 	pid=$!

@@ -33,7 +33,7 @@ GUEST_JOBS=(arm64 guest-livepatch package safety mainline selftests
 	guest-livepatch-lines@deb12-6.1/amd64 guest-livepatch-lines@deb13-7.3/amd64
 	guest-livepatch-lines@deb13-6.12/amd64 guest-livepatch-lines@deb12-6.1/rt-amd64
 	guest-livepatch-lines@deb13-7.3/rt-amd64 guest-livepatch-lines@deb13-6.12/rt-amd64
-	guest-harness guest-collapse guest-abi)
+	guest-harness guest-collapse guest-abi interference)
 LAST_SUITES=(tool-report host)
 QS_CHECK_JOBS=${QS_CHECK_JOBS:-2}
 

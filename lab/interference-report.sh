@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# What each window of a run cost each CPU, from the TCG plugin
+# (lab/plugin/qs-interference.c, a run booted with QS_PLUGIN=1) joined with
+# the guest's own counts (sync_ipi's metric lines):
+#   lab/interference-report.sh RUN_DIR > FILE.json
+# A JSON array, one object per window and CPU: scenario, policy, cpu, role,
+# ops, the guest's sync_ipis (trace) and all_ipis (/proc/interrupts), and
+# the plugin's interruptions (kernel stretches begun from user mode or
+# idle), by handler, kernel instructions (total, by handler), the longest
+# stretch, the log2 histogram of stretch lengths and the sync callback's
+# calls; stretch_insns: per handler (and all), the percentiles of the
+# stretches' lengths from raw samples (p50, p90, p99, n); per_1k:
+# interruptions and kernel instructions per 1,000 ops.
+# Exits 2 if the run has no plugin output or a window the plugin lacks.
+set -euo pipefail
+# shellcheck source=lab/env.sh
+. "$(dirname "$0")/env.sh"
+
+run=${1:?usage: lab/interference-report.sh RUN_DIR}
+[ -s "$run/plugin.txt" ] || { echo "error: no plugin output in $run (booted with QS_PLUGIN=1?)" >&2; exit 2; }
+[ -r "$run/ktap.log" ] || { echo "error: no ktap.log in $run" >&2; exit 2; }
+
+# One JSON object per CPU line of the guest, its window's plugin line joined.
+qs_metrics "$run/ktap.log" | awk "$QS_AWK_VAL"'
+FNR == NR {
+	if (split($0, f, " ") && f[1] ~ /^window=/) {
+		split(f[1], a, "="); split(f[2], b, "=")
+		plugin[a[2] " " b[2]] = $0
+	}
+	next
+}
+val("plugin_window") != "" { win[val("scenario") " " val("policy")] = val("plugin_window"); ops[val("scenario") " " val("policy")] = val("ops"); next }
+val("cpu") != "" && val("role") != "" {
+	key = val("scenario") " " val("policy")
+	if (!(key in win)) next
+	p = plugin[win[key] " " val("cpu")]
+	if (p == "") { missing = 1; print "error: the plugin has no window " win[key] " (" key ")" > "/dev/stderr"; next }
+	line = $0; sc = val("scenario"); po = val("policy"); $0 = p
+	hist = val("hist"); sub(/,(0,)*0$/, "", hist)
+	printf "{\"scenario\":\"%s\",\"policy\":\"%s\",\"window\":%s,\"ops\":%s,", sc, po, win[key], ops[key]
+	printf "\"kernel_insns\":%s,\"user_insns\":%s,\"interruptions\":%s,\"longest\":%s,\"sync_calls\":%s,", \
+		val("kernel_insns"), val("user_insns"), val("entries"), val("longest"), val("sync_calls")
+	printf "\"interruptions_by\":{\"sync\":%s,\"flush\":%s,\"tick\":%s,\"other\":%s},", \
+		val("entries_sync"), val("entries_flush"), val("entries_tick"), val("entries_other")
+	printf "\"insns_by\":{\"sync\":%s,\"flush\":%s,\"tick\":%s,\"other\":%s},\"hist_log2\":[%s],", \
+		val("insns_sync"), val("insns_flush"), val("insns_tick"), val("insns_other"), hist
+	printf "\"stretch_insns\":{"
+	n = split("all sync flush tick other", cl, " ")
+	for (i = 1; i <= n; i++) {
+		if (val("samples_" cl[i]) + 0 == 0)
+			printf "%s\"%s\":{\"p50\":null,\"p90\":null,\"p99\":null,\"n\":0}", (i > 1 ? "," : ""), cl[i]
+		else
+			printf "%s\"%s\":{\"p50\":%s,\"p90\":%s,\"p99\":%s,\"n\":%s}", (i > 1 ? "," : ""), cl[i], \
+				val("p50_" cl[i]), val("p90_" cl[i]), val("p99_" cl[i]), val("samples_" cl[i])
+	}
+	printf "},"
+	$0 = line
+	printf "\"cpu\":%s,\"role\":\"%s\",\"sync_ipis\":%s,\"all_ipis\":%s}\n", val("cpu"), val("role"), val("sync_ipis"), val("all_ipis")
+}
+END { exit missing ? 2 : 0 }
+' "$run/plugin.txt" - | jq -s 'map(. + {per_1k: {
+	interruptions: (if .ops > 0 then (.interruptions * 1000 / .ops | round) else null end),
+	kernel_insns: (if .ops > 0 then (.kernel_insns * 1000 / .ops | round) else null end)}})'

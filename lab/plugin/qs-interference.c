@@ -1,0 +1,378 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * qs-interference: a QEMU TCG plugin that counts, per vCPU, the kernel's
+ * instructions inside windows the guest marks (guest/window_mark.h).
+ *
+ * A vCPU that runs a loop in user space, or sits idle, should execute no
+ * kernel instruction. Each stretch of kernel execution it does start (from
+ * user mode, or on waking from idle) is an interruption: counted, measured
+ * in instructions (longest, log2 histogram) and attributed to the most
+ * telling handler it ran (the sync's IPI callback, the TLB flush, the tick,
+ * other), from address ranges the lab takes from the kernel's System.map
+ * (booted with nokaslr). The counts are per instruction executed, so they
+ * do not depend on the host's speed; whether a timing-dependent event
+ * happens at all still does.
+ *
+ * Counting is per translation block, in a callback keyed by the vCPU
+ * (QEMU 7.2 has no inline per-vCPU counters): a block an interrupt cuts
+ * short counts whole, so a stretch may read a few instructions long.
+ * A stretch belongs to the window it started in. Each stretch's length is
+ * kept (up to 200,000 per window and vCPU) for exact percentiles.
+ *
+ * Arguments: out=FILE (the results, written at exit), syms=FILE (lines
+ * "CLASS START END NAME", CLASS sync|flush|tick, START and END hex).
+ */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qemu-plugin-7.2.h"
+#include "window_mark.h"
+
+QEMU_PLUGIN_EXPORT int qemu_plugin_version = QEMU_PLUGIN_VERSION;
+
+enum cls { CLS_OTHER, CLS_TICK, CLS_FLUSH, CLS_SYNC, NCLS };
+static const char *const cls_name[NCLS] = { "other", "tick", "flush", "sync" };
+
+#define MAX_WINDOWS 128
+#define MAX_RANGES 64
+#define HIST 32
+/* Stretches kept per window and vCPU for the percentiles (raw, not binned). */
+#define MAX_SAMPLES 200000
+#define S_LEN ((1u << 30) - 1)
+#define S_CLS_SHIFT 30
+
+struct counts {
+	uint64_t kernel_insns, user_insns, entries, longest, sync_calls;
+	uint64_t entries_by[NCLS], insns_by[NCLS], hist[HIST];
+	uint32_t *samples;	/* each stretch: its length, its class in the top bits */
+	size_t nsamples, cap;
+};
+
+enum mode { M_NONE, M_USER, M_KERNEL, M_IDLE };
+
+struct vcpu {
+	enum mode mode;
+	int window;		/* the window the current stretch started in, or -1 */
+	uint64_t len;		/* instructions in the current stretch */
+	enum cls cls;		/* its most telling handler so far */
+};
+
+struct range {
+	uint64_t start, end;
+	enum cls cls;
+};
+
+static struct range ranges[MAX_RANGES];
+static int nranges;
+static int nvcpus;
+static struct vcpu *vcpus;
+static struct counts *counts;	/* [MAX_WINDOWS][nvcpus] */
+static atomic_int open_window = -1;
+static atomic_int nwindows;
+static atomic_int dropped_windows;
+static bool arm64;
+static char *out_path;
+
+/* A block's facts, packed into its callback's user data. */
+#define U_INSNS 0xffffu
+#define U_KERNEL (1u << 16)
+#define U_CLS_SHIFT 17
+#define U_SYNC_ENTRY (1u << 19)
+
+static struct counts *at(int window, unsigned int vcpu)
+{
+	return &counts[(size_t)window * (size_t)nvcpus + vcpu];
+}
+
+static int log2_bucket(uint64_t n)
+{
+	int b = 0;
+
+	while (n > 1 && b < HIST - 1) {
+		n >>= 1;
+		b++;
+	}
+	return b;
+}
+
+static void end_stretch(struct vcpu *v, unsigned int vcpu)
+{
+	struct counts *c;
+
+	if (v->window < 0)
+		return;
+	c = at(v->window, vcpu);
+	if (v->len > c->longest)
+		c->longest = v->len;
+	c->hist[log2_bucket(v->len)]++;
+	c->entries_by[v->cls]++;
+	c->insns_by[v->cls] += v->len;
+	if (c->nsamples == c->cap && c->cap < MAX_SAMPLES) {
+		size_t cap = c->cap ? 2 * c->cap : 256;
+		uint32_t *s = realloc(c->samples, cap * sizeof(*s));
+
+		if (s) {
+			c->samples = s;
+			c->cap = cap;
+		}
+	}
+	if (c->nsamples < c->cap)
+		c->samples[c->nsamples++] = (uint32_t)(v->len > S_LEN ? S_LEN : v->len) |
+					    ((uint32_t)v->cls << S_CLS_SHIFT);
+	v->window = -1;
+}
+
+static void tb_exec(unsigned int vcpu, void *udata)
+{
+	uintptr_t u = (uintptr_t)udata;
+	uint64_t n = u & U_INSNS;
+	enum cls cls = (enum cls)((u >> U_CLS_SHIFT) & 3);
+	int w = atomic_load_explicit(&open_window, memory_order_relaxed);
+	struct vcpu *v;
+
+	if ((int)vcpu >= nvcpus)
+		return;
+	v = &vcpus[vcpu];
+	if (u & U_KERNEL) {
+		if (v->mode != M_KERNEL) {
+			v->mode = M_KERNEL;
+			v->window = w;
+			v->len = 0;
+			v->cls = CLS_OTHER;
+			if (w >= 0)
+				at(w, vcpu)->entries++;
+		}
+		v->len += n;
+		if (cls > v->cls)
+			v->cls = cls;
+		if (w >= 0) {
+			at(w, vcpu)->kernel_insns += n;
+			if (u & U_SYNC_ENTRY)
+				at(w, vcpu)->sync_calls++;
+		}
+		return;
+	}
+	if (v->mode == M_KERNEL)
+		end_stretch(v, vcpu);
+	v->mode = M_USER;
+	if (w >= 0)
+		at(w, vcpu)->user_insns += n;
+}
+
+static void vcpu_idle(qemu_plugin_id_t id, unsigned int vcpu)
+{
+	(void)id;
+	if ((int)vcpu >= nvcpus)
+		return;
+	if (vcpus[vcpu].mode == M_KERNEL)
+		end_stretch(&vcpus[vcpu], vcpu);
+	vcpus[vcpu].mode = M_IDLE;
+}
+
+static void mark(unsigned int vcpu, void *udata)
+{
+	(void)vcpu;
+	if (udata) {
+		int w = atomic_fetch_add(&nwindows, 1);
+
+		if (w < MAX_WINDOWS) {
+			atomic_store(&open_window, w);
+		} else {
+			atomic_fetch_add(&dropped_windows, 1);
+			atomic_store(&open_window, -1);
+		}
+	} else {
+		atomic_store(&open_window, -1);
+	}
+}
+
+/* Which marker @insn is: 1 start, 2 stop, 0 none. */
+static int marker(const struct qemu_plugin_insn *insn)
+{
+	static const uint8_t start[] = QS_MARK_X86_START, stop[] = QS_MARK_X86_STOP;
+	size_t size = qemu_plugin_insn_size(insn);
+	const uint8_t *data = qemu_plugin_insn_data(insn);
+	uint32_t word;
+
+	if (arm64) {
+		if (size != 4)
+			return 0;
+		memcpy(&word, data, 4);
+		return word == QS_MARK_ARM64_START ? 1 : word == QS_MARK_ARM64_STOP ? 2 : 0;
+	}
+	if (size != QS_MARK_X86_LEN)
+		return 0;
+	return !memcmp(data, start, size) ? 1 : !memcmp(data, stop, size) ? 2 : 0;
+}
+
+static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
+{
+	uint64_t vaddr = qemu_plugin_tb_vaddr(tb);
+	size_t n = qemu_plugin_tb_n_insns(tb), i;
+	uintptr_t u = n > U_INSNS ? U_INSNS : n;
+	enum cls cls = CLS_OTHER;
+	int r;
+
+	(void)id;
+	if (vaddr >> 63) {
+		u |= U_KERNEL;
+		for (r = 0; r < nranges; r++) {
+			if (vaddr < ranges[r].start || vaddr >= ranges[r].end)
+				continue;
+			if (ranges[r].cls > cls)
+				cls = ranges[r].cls;
+			if (ranges[r].cls == CLS_SYNC && vaddr == ranges[r].start)
+				u |= U_SYNC_ENTRY;
+		}
+		u |= (uintptr_t)cls << U_CLS_SHIFT;
+	} else {
+		for (i = 0; i < n; i++) {
+			struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
+			int m = marker(insn);
+
+			if (m)
+				qemu_plugin_register_vcpu_insn_exec_cb(insn, mark, QEMU_PLUGIN_CB_NO_REGS,
+								       m == 1 ? (void *)1 : NULL);
+		}
+	}
+	qemu_plugin_register_vcpu_tb_exec_cb(tb, tb_exec, QEMU_PLUGIN_CB_NO_REGS, (void *)u);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * " p50_NAME=.. p90_NAME=.. p99_NAME=.. samples_NAME=.." over the kept
+ * stretches of class @cls (NCLS: all), nearest-rank percentiles.
+ */
+static void write_percentiles(FILE *f, const struct counts *k, int cls, uint32_t *buf)
+{
+	static const int pct[] = { 50, 90, 99 };
+	const char *name = cls == NCLS ? "all" : cls_name[cls];
+	size_t n = 0, i;
+
+	for (i = 0; i < k->nsamples; i++)
+		if (cls == NCLS || (int)(k->samples[i] >> S_CLS_SHIFT) == cls)
+			buf[n++] = k->samples[i] & S_LEN;
+	qsort(buf, n, sizeof(*buf), cmp_u32);
+	for (i = 0; i < sizeof(pct) / sizeof(pct[0]); i++)
+		fprintf(f, " p%d_%s=%lu", pct[i], name,
+			n ? (unsigned long)buf[(n * (size_t)pct[i] + 99) / 100 - 1] : 0UL);
+	fprintf(f, " samples_%s=%lu", name, (unsigned long)n);
+}
+
+static void write_results(qemu_plugin_id_t id, void *udata)
+{
+	int windows = atomic_load(&nwindows), w, v, c, b;
+	uint32_t *buf = malloc(MAX_SAMPLES * sizeof(*buf));
+	FILE *f;
+
+	(void)id;
+	(void)udata;
+	if (windows > MAX_WINDOWS)
+		windows = MAX_WINDOWS;
+	f = buf ? fopen(out_path, "w") : NULL;
+	if (!f) {
+		qemu_plugin_outs("qs-interference: cannot write the results\n");
+		free(buf);
+		return;
+	}
+	fprintf(f, "plugin=qs-interference version=1 vcpus=%d windows=%d dropped_windows=%d\n",
+		nvcpus, windows, atomic_load(&dropped_windows));
+	for (w = 0; w < windows; w++) {
+		for (v = 0; v < nvcpus; v++) {
+			const struct counts *k = at(w, (unsigned int)v);
+
+			fprintf(f, "window=%d vcpu=%d kernel_insns=%lu user_insns=%lu entries=%lu longest=%lu sync_calls=%lu",
+				w, v, (unsigned long)k->kernel_insns, (unsigned long)k->user_insns,
+				(unsigned long)k->entries, (unsigned long)k->longest,
+				(unsigned long)k->sync_calls);
+			for (c = 0; c < NCLS; c++)
+				fprintf(f, " entries_%s=%lu insns_%s=%lu", cls_name[c],
+					(unsigned long)k->entries_by[c], cls_name[c],
+					(unsigned long)k->insns_by[c]);
+			for (c = 0; c <= NCLS; c++)
+				write_percentiles(f, k, c, buf);
+			fprintf(f, " hist=");
+			for (b = 0; b < HIST; b++)
+				fprintf(f, "%s%lu", b ? "," : "", (unsigned long)k->hist[b]);
+			fputc('\n', f);
+		}
+	}
+	fclose(f);
+	free(buf);
+}
+
+static int load_ranges(const char *path)
+{
+	char cls[16], name[128];
+	unsigned long long start, end;
+	FILE *f = fopen(path, "r");
+	int c;
+
+	if (!f)
+		return -1;
+	while (nranges < MAX_RANGES &&
+	       fscanf(f, "%15s %llx %llx %127s", cls, &start, &end, name) == 4) {
+		for (c = CLS_TICK; c < NCLS; c++) {
+			if (strcmp(cls, cls_name[c]))
+				continue;
+			ranges[nranges].start = start;
+			ranges[nranges].end = end;
+			ranges[nranges].cls = (enum cls)c;
+			nranges++;
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info,
+					   int argc, char **argv)
+{
+	int i;
+
+	if (!info->system_emulation) {
+		qemu_plugin_outs("qs-interference: system emulation only\n");
+		return -1;
+	}
+	arm64 = !strcmp(info->target_name, "aarch64");
+	if (!arm64 && strcmp(info->target_name, "x86_64")) {
+		qemu_plugin_outs("qs-interference: x86_64 and aarch64 only\n");
+		return -1;
+	}
+	for (i = 0; i < argc; i++) {
+		if (!strncmp(argv[i], "out=", 4)) {
+			out_path = argv[i] + 4;
+		} else if (!strncmp(argv[i], "syms=", 5)) {
+			if (load_ranges(argv[i] + 5)) {
+				qemu_plugin_outs("qs-interference: cannot read syms=\n");
+				return -1;
+			}
+		} else {
+			qemu_plugin_outs("qs-interference: unknown argument\n");
+			return -1;
+		}
+	}
+	if (!out_path) {
+		qemu_plugin_outs("qs-interference: out=FILE is required\n");
+		return -1;
+	}
+	nvcpus = info->system.max_vcpus;
+	vcpus = calloc((size_t)nvcpus, sizeof(*vcpus));
+	counts = calloc((size_t)MAX_WINDOWS * (size_t)nvcpus, sizeof(*counts));
+	if (!vcpus || !counts)
+		return -1;
+	for (i = 0; i < nvcpus; i++)
+		vcpus[i].window = -1;
+	qemu_plugin_register_vcpu_tb_trans_cb(id, tb_trans);
+	qemu_plugin_register_vcpu_idle_cb(id, vcpu_idle);
+	qemu_plugin_register_atexit_cb(id, write_results, NULL);
+	return 0;
+}
