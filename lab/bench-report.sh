@@ -112,6 +112,7 @@ fact() {
 write_json() {
 	jq -n --arg kernel "$KERNEL" --arg accel "$ACCEL" \
 		--arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg policies "$POLICIES" \
+		--slurpfile interference <(cat "$BENCH/interference.json" 2> /dev/null || echo null) \
 		--rawfile facts "$BENCH/facts" '
 	($facts | split("\n") | map(select(length > 0) | split(" "))) as $rows
 	| ($rows | map(select(.[0] != "scaling") | {key: (.[0] + " " + .[1]), value: .[2]})
@@ -142,6 +143,7 @@ write_json() {
 			gup_fast_ratio: spread($p; "gup_ratio")}};
 	  ($policies | split(" ")) as $order
 	| {kernel: $kernel, accel: $accel, date: $date,
+	   interference: $interference[0],
 	   syncs: fact("broadcast"; "ops"), rounds: fact("broadcast"; "rounds"),
 	   policies: ($order | map({key: ., value: policy(.)}) | from_entries),
 	   stock: (if fact("stock"; "ops") == null then null else policy("stock") end),
@@ -178,6 +180,13 @@ write_md() {
 	local p q=quiet b=broadcast f=quiet-flush
 	echo "# quietsync benchmark: $KERNEL, $ACCEL, $(date -u +%Y-%m-%d)"
 	echo
+	# The exact figures lead (lab/interference-summary.sh); the timed ones
+	# below are TCG's, context with their caveat.
+	if [ -s "$BENCH/interference.md" ]; then
+		cat "$BENCH/interference.md"
+		echo "## Timed under TCG (context: host scheduling shows in every figure below)"
+		echo
+	fi
 	echo "$(fact broadcast rounds) rounds; each round $(fact broadcast ops) collapses per policy on CPU0 of 4 vCPUs"
 	echo "(CPU1 idle, CPU2 another process, CPU3 a thread of the collapsing process, both spinning"
 	echo "in user space), then GUP-fast and oslat per policy, the policies' order rotated by one each"

@@ -11,7 +11,13 @@
 #   2. Debian's stock kernel, unmodified, the same scenario and oslat: the
 #      column "what users run today";
 #   3. scaling: the scenario at 2, 4 and 8 vCPUs (CPU0 collapses, CPU1
-#      idle, every other CPU another process spinning in user space).
+#      idle, every other CPU another process spinning in user space);
+#   4. interference, counted by the emulator (docs/interference.md): the
+#      lab kernel booted with the TCG plugin, both scenarios under every
+#      policy, twice in the nohz_full layout (the second run shows what is
+#      deterministic) and once isolcpus-only, and the stock kernel once:
+#      interruptions, kernel instructions and their lengths per isolated
+#      CPU (lab/interference-summary.sh).
 # Then lab/bench-report.sh writes build/bench/{bench.json,bench.md,*.png}.
 #
 # Environment: QS_BENCH_ROUNDS (5), QS_BENCH_OPS (collapses per policy
@@ -20,7 +26,9 @@
 #   round, 4), QS_BENCH_GUP_ROUNDS (gup_test runs per policy and round,
 #   1), QS_BENCH_STOCK (the stock kernel image to
 #   compare; default: the newest release of Debian 12's 6.12 line, fetched
-#   by lab/stock-kernel.sh; "" to leave it out), QS_BENCH_DIR (build/bench).
+#   by lab/stock-kernel.sh; "" to leave it out), QS_BENCH_DIR (build/bench),
+#   QS_BENCH_INTERFERENCE_OPS (operations per policy and scenario in the
+#   plugin's boots, 200; 0 leaves them out).
 set -euo pipefail
 # shellcheck source=lab/env.sh
 . "$(dirname "$0")/env.sh"
@@ -33,6 +41,7 @@ QS_BENCH_OSLAT_SECONDS=${QS_BENCH_OSLAT_SECONDS:-4}
 QS_BENCH_GUP_ROUNDS=${QS_BENCH_GUP_ROUNDS:-1}
 QS_BENCH_STOCK=${QS_BENCH_STOCK-default}
 QS_BENCH_DIR=${QS_BENCH_DIR:-$QS_BUILD/bench}
+QS_BENCH_INTERFERENCE_OPS=${QS_BENCH_INTERFERENCE_OPS:-200}
 POLICIES=broadcast,mm,kernel-state,rcu-exp,rcu,quiet,flush-ipi,quiet-flush
 
 # oslat (Debian's rt-tests) as shipped, with its shared libraries, in the
@@ -61,11 +70,29 @@ boot() {
 	echo "$QS_BUILD/runs/$QS_ARCH-$name" >> "$QS_BENCH_DIR/runs"
 }
 
+# interference NAME KERNEL POLICIES LAYOUT: one boot with the TCG plugin
+# (LAYOUT nohz_full or isolcpus), its rows in BENCH_DIR/NAME.json, listed in
+# BENCH_DIR/interference-runs as "NAME LAYOUT FILE".
+interference() {
+	local name=$1 kernel=$2 policies=$3 layout=$4 started=$SECONDS nohz=''
+	[ "$layout" = isolcpus ] && nohz=none
+	qs_log "bench: $name: the TCG plugin, $QS_BENCH_INTERFERENCE_OPS operations per policy and scenario ($policies, $layout)"
+	QS_PLUGIN=1 QS_RUN_NAME=bench-$name QS_KERNEL=$kernel QS_POLICIES=$policies \
+		QS_COLLAPSES=$QS_BENCH_INTERFERENCE_OPS QS_TIMEOUT=1800 QS_NOHZ_FULL=$nohz \
+		QS_INITRAMFS=$QS_BUILD/initramfs-bench.cpio.gz \
+		"$QS_ROOT/lab/vm.sh" interference > "$QS_BENCH_DIR/$name.verdict" ||
+		qs_die "bench: the $name run failed: $(grep '^not ok' "$QS_BENCH_DIR/$name.verdict" | head -n 3 | tr '\n' ' ')(build/runs/$QS_ARCH-bench-$name)"
+	"$QS_ROOT/lab/interference-report.sh" "$QS_BUILD/runs/$QS_ARCH-bench-$name" > "$QS_BENCH_DIR/$name.json"
+	echo "$name $layout $QS_BENCH_DIR/$name.json" >> "$QS_BENCH_DIR/interference-runs"
+	qs_log "bench: $name done in $((SECONDS - started)) s"
+}
+
 main() {
 	local v kernel=$QS_OBJ/arch/x86/boot/bzImage
 	[ -f "$kernel" ] || qs_die "no lab kernel $kernel: run 'make kernel' first"
 	mkdir -p "$QS_BENCH_DIR"
 	: > "$QS_BENCH_DIR/runs"
+	rm -f "$QS_BENCH_DIR"/interference*
 	QS_INITRAMFS_NAME=initramfs-bench \
 		QS_INITRAMFS_EXTRA="$(oslat_files) $("$QS_ROOT/lab/selftests.sh" gup_test)" \
 		"$QS_ROOT/lab/initramfs.sh"
@@ -81,6 +108,15 @@ main() {
 	for v in $QS_BENCH_VCPUS; do
 		boot "bench-scaling-$v" bench-scaling "$v" "$kernel" "$QS_BENCH_SCALING_OPS" "$POLICIES"
 	done
+	: > "$QS_BENCH_DIR/interference-runs"
+	if [ "$QS_BENCH_INTERFERENCE_OPS" -gt 0 ]; then
+		interference interference-1 "$kernel" "$POLICIES" nohz_full
+		interference interference-2 "$kernel" "$POLICIES" nohz_full
+		interference interference-isolcpus "$kernel" "$POLICIES" isolcpus
+		[ -z "$QS_BENCH_STOCK" ] ||
+			interference interference-stock "$QS_BENCH_STOCK" stock nohz_full
+		"$QS_ROOT/lab/interference-summary.sh" "$QS_BENCH_DIR"
+	fi
 	"$QS_ROOT/lab/bench-report.sh" "$QS_BENCH_DIR"
 }
 

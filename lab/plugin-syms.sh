@@ -1,24 +1,30 @@
 #!/usr/bin/env bash
 # The address ranges qs-interference attributes interruptions by, from a
-# kernel's System.map (the kernel booted with nokaslr):
-#   lab/plugin-syms.sh SYSTEM_MAP > FILE
-# one "CLASS START END NAME" line per function found (END: the next
+# kernel's symbols (System.map, or the "ADDR TYPE NAME" lines
+# lab/kallsyms.sh takes from /proc/kallsyms; the kernel booted nokaslr):
+#   lab/plugin-syms.sh SYMBOLS > FILE
+# one "CLASS START END NAME" line per function found (END: the next text
 # symbol's address). CLASS: sync (the sync's IPI callback; the plugin
 # counts calls at its first instruction), flush (x86's TLB flush IPI),
 # tick (the scheduler tick's handlers, whichever this kernel has).
-# Exits 1 if the map has no sync callback: nothing could be attributed.
+# Exits 1 if there is no sync callback: nothing could be attributed.
+#   lab/plugin-syms.sh --names
+# the function names, commas between (guest/init's qs.kallsyms=).
 set -euo pipefail
 
-map=${1:?usage: lab/plugin-syms.sh SYSTEM_MAP}
+HANDLERS="tlb_remove_table_smp_sync:sync flush_tlb_func:flush tick_nohz_handler:tick
+tick_nohz_highres_handler:tick tick_sched_timer:tick tick_handle_periodic:tick"
+
+if [ "${1:-}" = --names ]; then
+	tr ' ' '\n' <<< "$HANDLERS" | cut -d: -f1 | paste -sd, -
+	exit 0
+fi
+map=${1:?usage: lab/plugin-syms.sh SYMBOLS | --names}
 [ -r "$map" ] || { echo "error: cannot read $map" >&2; exit 2; }
-awk '
+awk -v handlers="$HANDLERS" '
 BEGIN {
-	cls["tlb_remove_table_smp_sync"] = "sync"
-	cls["flush_tlb_func"] = "flush"
-	cls["tick_nohz_handler"] = "tick"
-	cls["tick_nohz_highres_handler"] = "tick"
-	cls["tick_sched_timer"] = "tick"
-	cls["tick_handle_periodic"] = "tick"
+	n = split(handlers, h, /[ \n]+/)
+	for (i = 1; i <= n; i++) { split(h[i], kv, ":"); cls[kv[1]] = kv[2] }
 }
 $2 ~ /^[tTwW]$/ {
 	if (pending != "") {

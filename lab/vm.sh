@@ -34,7 +34,9 @@
 #   QS_PLUGIN (1: load the TCG plugin lab/plugin/qs-interference.c, which
 #   counts each vCPU's kernel instructions in the windows the guest marks,
 #   into build/runs/.../plugin.txt; TCG, nokaslr, and the kernel's
-#   QS_SYSTEM_MAP, default beside the lab kernel's objects).
+#   QS_SYSTEM_MAP, default the lab kernel's when QS_KERNEL is the lab
+#   kernel; for any other kernel, or a stub map, lab/kallsyms.sh reads
+#   /proc/kallsyms in a boot of its own).
 set -euo pipefail
 # shellcheck source=lab/env.sh
 . "$(dirname "$0")/env.sh"
@@ -49,7 +51,12 @@ QS_KERNEL=${QS_KERNEL:-$QS_OBJ/$QS_IMAGE}
 QS_INITRAMFS=${QS_INITRAMFS:-$QS_BUILD/initramfs-$QS_ARCH.cpio.gz}
 QS_ACCEL=${QS_ACCEL:-auto}
 QS_PLUGIN=${QS_PLUGIN:-0}
-QS_SYSTEM_MAP=${QS_SYSTEM_MAP:-$QS_OBJ/System.map}
+# The lab kernel's own System.map; another kernel's symbols come from
+# lab/kallsyms.sh (plugin_args).
+if [ -z "${QS_SYSTEM_MAP:-}" ] && [ "$QS_KERNEL" = "$QS_OBJ/$QS_IMAGE" ]; then
+	QS_SYSTEM_MAP=$QS_OBJ/System.map
+fi
+QS_SYSTEM_MAP=${QS_SYSTEM_MAP:-}
 if [ "$QS_PLUGIN" = 1 ]; then
 	# Plugins see TCG's translation only; System.map's addresses hold
 	# only without KASLR.
@@ -229,8 +236,12 @@ judge_control_step() {
 # from the booted kernel's System.map.
 plugin_args() {
 	local so
-	[ -r "$QS_SYSTEM_MAP" ] || qs_die "QS_PLUGIN=1 needs the kernel's System.map: no $QS_SYSTEM_MAP"
 	so=$("$QS_ROOT/lab/plugin.sh")
+	if [ -z "$QS_SYSTEM_MAP" ] || [ ! -r "$QS_SYSTEM_MAP" ] ||
+		! "$QS_ROOT/lab/plugin-syms.sh" "$QS_SYSTEM_MAP" > /dev/null; then
+		# A stock kernel (Debian's System.map is a stub) or another image.
+		QS_SYSTEM_MAP=$("$QS_ROOT/lab/kallsyms.sh" "$QS_KERNEL")
+	fi
 	"$QS_ROOT/lab/plugin-syms.sh" "$QS_SYSTEM_MAP" > "$QS_RUN/plugin-syms.txt" ||
 		qs_die "no sync callback (tlb_remove_table_smp_sync) in $QS_SYSTEM_MAP"
 	QEMU_ARGS+=(-plugin "$so,out=$QS_RUN/plugin.txt,syms=$QS_RUN/plugin-syms.txt")

@@ -2,7 +2,8 @@
 # A short run of make bench's code, so that it cannot rot: 2 rounds of 25
 # collapses per policy at 4 vCPUs (the order rotated), the stock kernel
 # beside it, the scaling layout at 2 vCPUs, 1 s of oslat and one GUP-fast
-# run per policy and round. Every guest run must pass its own assertions;
+# run per policy and round, the plugin's boots at 10 operations. Every
+# guest run must pass its own assertions;
 # then bench.json must hold every figure the issues name for every policy,
 # with its spread over the 2 rounds, the stock column must agree with
 # broadcast, and the plots must exist. The figures' values are make
@@ -17,7 +18,7 @@ cd "$(dirname "$0")/.."
 dir=$QS_BUILD/bench-check
 rm -rf "$dir"
 if QS_BENCH_DIR=$dir QS_BENCH_ROUNDS=2 QS_BENCH_OPS=25 QS_BENCH_SCALING_OPS=20 QS_BENCH_VCPUS=2 \
-	QS_BENCH_OSLAT_SECONDS=1 QS_BENCH_GUP_ROUNDS=1 lab/bench.sh >&2; then
+	QS_BENCH_OSLAT_SECONDS=1 QS_BENCH_GUP_ROUNDS=1 QS_BENCH_INTERFERENCE_OPS=10 lab/bench.sh >&2; then
 	t_pass "bench: every guest run passed"
 else
 	t_fail "bench: every guest run passed" "lab/bench.sh failed (output above)"
@@ -53,7 +54,33 @@ if grep -q '^not ok ' <<< "$results"; then
 	QS_TEST_FAILED=1
 fi
 
-for png in bench-ipis bench-scaling bench-oslat; do
+# The plugin's figures: every policy (and the stock kernel), both scenarios,
+# each isolated CPU role, in both layouts; the determinism comparison.
+bad=$(jq -c '.interference as $i | [
+	(["broadcast", "mm", "kernel-state", "rcu-exp", "rcu", "quiet", "flush-ipi", "quiet-flush"][] as $p |
+	 ["interference-1", "interference-2", "interference-isolcpus"][] as $r |
+	 ["collapse", "hugetlb-unshare"][] as $s | ["idle", "other-process", "same-mm"][] as $c |
+	 select([$i.table[] | select(.run == $r and .policy == $p and .scenario == $s and .role == $c and
+		(.interruptions_per_1k | type) == "number" and (.kernel_insns_per_op | type) == "number")] | length != 1) |
+	 "\($r)/\($p)/\($s)/\($c)"),
+	(["collapse", "hugetlb-unshare"][] as $s | ["idle", "other-process", "same-mm"][] as $c |
+	 select([$i.table[] | select(.run == "interference-stock" and .policy == "stock" and .scenario == $s and .role == $c)] | length != 1) |
+	 "stock/\($s)/\($c)"),
+	(if ($i.determinism.largest_steady_difference | type) == "number" then empty else "determinism" end)]' \
+	"$dir/bench.json" 2>&1 || echo '["bench.json unreadable"]')
+if [ "$bad" = "[]" ]; then
+	t_pass "bench.json: interference figures for every policy, scenario, CPU role and layout, the stock kernel and the determinism"
+else
+	t_fail "bench.json: interference figures for every policy, scenario, CPU role and layout, the stock kernel and the determinism" \
+		"missing: $(cut -c1-300 <<< "$bad")"
+fi
+if head -n 3 "$dir/bench.md" | grep -q 'counted exactly (TCG plugin)'; then
+	t_pass "bench: bench.md leads with the exact interference figures"
+else
+	t_fail "bench: bench.md leads with the exact interference figures" "$(head -n 3 "$dir/bench.md" | tr '\n' ' ')"
+fi
+
+for png in bench-ipis bench-scaling bench-oslat bench-interference; do
 	if [ "$(head -c 4 "$dir/$png.png" 2> /dev/null | od -An -c | tr -d ' ')" = '211PNG' ]; then
 		t_pass "bench: $png.png written"
 	else
