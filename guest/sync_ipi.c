@@ -1012,6 +1012,10 @@ static int run_scenario(const struct scenario *sc, const char *layout,
 	if (mm_idx < 0 || quiet_idx < 0 || same_mm_cpu < 0) {
 		ktap_skip(&k, "quiet_cpu3_same-mm_fewer_than_mm",
 			  "needs the mm and quiet policies and a same-mm CPU");
+	} else if (!cpu_nohz_full(same_mm_cpu)) {
+		/* RCU watches a busy CPU outside nohz_full: quiet waits for it. */
+		ktap_skip(&k, "quiet_cpu3_same-mm_fewer_than_mm",
+			  "the same-mm CPU is not nohz_full: the quiet rule cannot spare it");
 	} else {
 		ktap_diag("cpu3 (same mm): quiet %ld, mm %ld sync IPIs",
 			  windows[quiet_idx].sync[same_mm_cpu],

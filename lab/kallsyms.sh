@@ -15,6 +15,9 @@ kernel=${1:?usage: lab/kallsyms.sh KERNEL}
 [ -r "$kernel" ] || qs_die "cannot read the kernel $kernel"
 hash=$(sha256sum "$kernel" | cut -c1-16)
 out=$QS_BUILD/kallsyms/$hash.map
+# Two suites may want the same kernel's symbols at once: one boot, the
+# other waits for its file.
+qs_lock "kallsyms-$hash"
 if [ ! -s "$out" ]; then
 	mkdir -p "$(dirname "$out")"
 	qs_log "kallsyms: one boot of $(basename "$kernel") to read its symbols"

@@ -8,6 +8,8 @@ set -euo pipefail
 src=$QS_ROOT/lab/plugin/qs-interference.c
 out=$QS_BUILD/plugin/qs-interference.so
 command -v gcc > /dev/null || qs_die "gcc is missing: apt-get install gcc"
+# make check's bench and interference suites may build it side by side.
+qs_lock plugin
 if [ ! -f "$out" ] || [ "$src" -nt "$out" ] ||
 	[ "$QS_ROOT/lab/plugin/qemu-plugin-7.2.h" -nt "$out" ] ||
 	[ "$QS_ROOT/guest/window_mark.h" -nt "$out" ]; then

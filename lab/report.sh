@@ -108,29 +108,44 @@ scenario_title() {
 	esac
 }
 
-# Grouped bars per CPU: sync IPIs and all function-call IPIs per 1,000.
+# Bars grouped by policy, one per isolated CPU's role: sync IPIs per 1,000
+# (top) and all function-call IPIs per 1,000 (bottom). (One group per CPU
+# and policy, labelled with both, overlapped at 8 policies.)
 write_png() {
 	local scenario=$1 png=$2 data=${2%.png}.dat
 	awk "$QS_AWK_VAL"'
 	val("ops") != "" { n[val("policy")] = val("ops") }
 	val("cpu") != "" && val("cpu") != 0 {
-		printf "\"%s\\ncpu%s\\n%s\" %.0f %.0f\n", val("policy"), val("cpu"), val("role"),
-			val("sync_ipis") * 1000 / n[val("policy")], val("all_ipis") * 1000 / n[val("policy")]
+		p = val("policy")
+		if (!(p in seen)) { seen[p] = 1; order[++np] = p }
+		sync[p, val("role")] = val("sync_ipis") * 1000 / n[p]
+		all[p, val("role")] = val("all_ipis") * 1000 / n[p]
+	}
+	END {
+		split("idle other-process same-mm", r, " ")
+		for (i = 1; i <= np; i++) {
+			p = order[i]; line = p
+			for (k = 1; k <= 3; k++) line = line sprintf(" %.0f", sync[p, r[k]])
+			for (k = 1; k <= 3; k++) line = line sprintf(" %.0f", all[p, r[k]])
+			print line
+		}
 	}' > "$data"
 	gnuplot <<-GNUPLOT
-		set terminal pngcairo size 1200,520 font ",9" noenhanced
-		set bmargin 6
+		set terminal pngcairo size 1200,760 font ",10" noenhanced
 		set output "$png"
-		set title "IPIs per 1,000 $(scenario_title "$scenario") (Linux $(run_value arch), $(run_value accel), $(run_value vcpus) vCPUs)"
-		set ylabel "IPIs received per 1,000 operations"
+		set multiplot layout 2,1 title "IPIs per 1,000 $(scenario_title "$scenario") on each isolated CPU (Linux $(run_value arch), $(run_value accel), $(run_value vcpus) vCPUs)"
 		set style data histograms
 		set style histogram clustered gap 1
 		set style fill solid 0.8 border -1
 		set yrange [0:*]
-		set key top left
+		set key top right horizontal
+		set offsets graph 0, graph 0, graph 0.2, graph 0
 		set grid ytics
-		plot "$data" using 2:xtic(1) title "page-table sync IPIs", \
-		     "" using 3 title "all function-call IPIs"
+		set ylabel "page-table sync IPIs /1,000"
+		plot "$data" using 2:xtic(1) title "idle", "" using 3 title "other process", "" using 4 title "same mm"
+		set ylabel "all function-call IPIs /1,000"
+		plot "$data" using 5:xtic(1) title "idle", "" using 6 title "other process", "" using 7 title "same mm"
+		unset multiplot
 	GNUPLOT
 }
 
