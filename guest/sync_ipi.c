@@ -620,6 +620,12 @@ static void measure_window(struct ktap *k, const struct scenario *sc,
 	 * close the TCG plugin's window (a no-op without it), inside the
 	 * /proc/interrupts reads so that both count the same operations.
 	 */
+	/*
+	 * Numbered before it opens (a window cut short still takes its number)
+	 * and before the first /proc/interrupts read: nothing but the clock
+	 * between that read and the marker.
+	 */
+	w->plugin_window = next_plugin_window();
 	read_cal_counts(cal_before, ncpus);
 	t0 = now_seconds();
 	qs_window_start();
@@ -633,7 +639,6 @@ static void measure_window(struct ktap *k, const struct scenario *sc,
 	}
 	qs_window_stop();
 	w->seconds = now_seconds() - t0;
-	w->plugin_window = next_plugin_window();
 	w->attempts = n + collapse_retries - retries_before;
 	read_cal_counts(w->cal, ncpus);
 	ipitrace_stop();

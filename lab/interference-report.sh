@@ -7,11 +7,15 @@
 # ops, the guest's sync_ipis (trace) and all_ipis (/proc/interrupts), and
 # the plugin's interruptions (kernel stretches begun from user mode or
 # idle), by handler, kernel instructions (total, by handler), the longest
-# stretch, the log2 histogram of stretch lengths and the sync callback's
-# calls; stretch_insns: per handler (and all), the percentiles of the
-# stretches' lengths from raw samples (p50, p90, p99, n); per_1k:
-# interruptions and kernel instructions per 1,000 ops.
-# Exits 2 if the run has no plugin output or a window the plugin lacks.
+# stretch, the log2 histogram of stretch lengths, the sync callback's calls
+# and the function-call IPI entries (x86: what /proc/interrupts counts);
+# stretch_insns: per handler (and all), from the stretches' raw lengths:
+# the shortest, the most common (mode, mode_n times), p50, p90, p99, n;
+# per_1k: interruptions and kernel instructions per 1,000 ops.
+# Exits 2 if the run has no plugin output, no row, a window the plugin
+# lacks or dropped, or if the guest's windows and the plugin's differ in
+# number (the two count them independently: a mismatch would join the
+# wrong figures).
 set -euo pipefail
 # shellcheck source=lab/env.sh
 . "$(dirname "$0")/env.sh"
@@ -19,9 +23,16 @@ set -euo pipefail
 run=${1:?usage: lab/interference-report.sh RUN_DIR}
 [ -s "$run/plugin.txt" ] || { echo "error: no plugin output in $run (booted with QS_PLUGIN=1?)" >&2; exit 2; }
 [ -r "$run/ktap.log" ] || { echo "error: no ktap.log in $run" >&2; exit 2; }
+plugin_windows=$(sed -n '1s/.* windows=\([0-9]*\) dropped_windows=\([0-9]*\)$/\1 \2/p' "$run/plugin.txt")
+guest_windows=$(qs_metrics "$run/ktap.log" | awk "$QS_AWK_VAL"'val("plugin_window") != "" { print val("plugin_window") }' | sort -n | paste -sd' ')
+if [ "${plugin_windows#* }" != 0 ] ||
+	[ "$guest_windows" != "$(seq -s' ' 0 $((${plugin_windows%% *} - 1)))" ]; then
+	echo "error: the plugin counted windows (count, dropped) '$plugin_windows', the guest numbered '$guest_windows'" >&2
+	exit 2
+fi
 
 # One JSON object per CPU line of the guest, its window's plugin line joined.
-qs_metrics "$run/ktap.log" | awk "$QS_AWK_VAL"'
+rows=$(qs_metrics "$run/ktap.log" | awk "$QS_AWK_VAL"'
 FNR == NR {
 	if (split($0, f, " ") && f[1] ~ /^window=/) {
 		split(f[1], a, "="); split(f[2], b, "=")
@@ -38,8 +49,8 @@ val("cpu") != "" && val("role") != "" {
 	line = $0; sc = val("scenario"); po = val("policy"); $0 = p
 	hist = val("hist"); sub(/,(0,)*0$/, "", hist)
 	printf "{\"scenario\":\"%s\",\"policy\":\"%s\",\"window\":%s,\"ops\":%s,", sc, po, win[key], ops[key]
-	printf "\"kernel_insns\":%s,\"user_insns\":%s,\"interruptions\":%s,\"longest\":%s,\"sync_calls\":%s,", \
-		val("kernel_insns"), val("user_insns"), val("entries"), val("longest"), val("sync_calls")
+	printf "\"kernel_insns\":%s,\"user_insns\":%s,\"interruptions\":%s,\"longest\":%s,\"sync_calls\":%s,\"ipi_entries\":%s,", \
+		val("kernel_insns"), val("user_insns"), val("entries"), val("longest"), val("sync_calls"), val("ipi_entries")
 	printf "\"interruptions_by\":{\"sync\":%s,\"flush\":%s,\"tick\":%s,\"other\":%s},", \
 		val("entries_sync"), val("entries_flush"), val("entries_tick"), val("entries_other")
 	printf "\"insns_by\":{\"sync\":%s,\"flush\":%s,\"tick\":%s,\"other\":%s},\"hist_log2\":[%s],", \
@@ -48,9 +59,10 @@ val("cpu") != "" && val("role") != "" {
 	n = split("all sync flush tick other", cl, " ")
 	for (i = 1; i <= n; i++) {
 		if (val("samples_" cl[i]) + 0 == 0)
-			printf "%s\"%s\":{\"p50\":null,\"p90\":null,\"p99\":null,\"n\":0}", (i > 1 ? "," : ""), cl[i]
+			printf "%s\"%s\":{\"min\":null,\"mode\":null,\"mode_n\":0,\"p50\":null,\"p90\":null,\"p99\":null,\"n\":0}", (i > 1 ? "," : ""), cl[i]
 		else
-			printf "%s\"%s\":{\"p50\":%s,\"p90\":%s,\"p99\":%s,\"n\":%s}", (i > 1 ? "," : ""), cl[i], \
+			printf "%s\"%s\":{\"min\":%s,\"mode\":%s,\"mode_n\":%s,\"p50\":%s,\"p90\":%s,\"p99\":%s,\"n\":%s}", (i > 1 ? "," : ""), cl[i], \
+				val("min_" cl[i]), val("mode_" cl[i]), val("modecount_" cl[i]), \
 				val("p50_" cl[i]), val("p90_" cl[i]), val("p99_" cl[i]), val("samples_" cl[i])
 	}
 	printf "},"
@@ -58,6 +70,8 @@ val("cpu") != "" && val("role") != "" {
 	printf "\"cpu\":%s,\"role\":\"%s\",\"sync_ipis\":%s,\"all_ipis\":%s}\n", val("cpu"), val("role"), val("sync_ipis"), val("all_ipis")
 }
 END { exit missing ? 2 : 0 }
-' "$run/plugin.txt" - | jq -s 'map(. + {per_1k: {
+' "$run/plugin.txt" -) || exit 2
+[ -n "$rows" ] || { echo "error: no guest CPU line joined a plugin window in $run" >&2; exit 2; }
+jq -s <<< "$rows" 'map(. + {per_1k: {
 	interruptions: (if .ops > 0 then (.interruptions * 1000 / .ops | round) else null end),
 	kernel_insns: (if .ops > 0 then (.kernel_insns * 1000 / .ops | round) else null end)}})'

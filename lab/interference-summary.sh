@@ -8,8 +8,8 @@
 #       median, p99 and longest stretch; "determinism": interference-1
 #       against interference-2, row by row, and the largest relative
 #       difference where timing cannot matter (broadcast and stock on the
-#       idle and other-process CPUs: their sync IPIs, and the median length
-#       of a sync interruption);
+#       idle and other-process CPUs: their sync IPIs, and the shortest sync
+#       interruption);
 #   BENCH_DIR/interference.md    the tables bench.md leads with;
 #   BENCH_DIR/bench-interference.png  kernel instructions per operation on
 #       each isolated CPU, per policy, log scale (collapse, nohz_full).
@@ -46,15 +46,19 @@ runs_json | jq '
 	   runs: $runs,
 	   table: [to_entries[] | .key as $k | .value.rows[] | select(.cpu > 0) | row($k)],
 	   determinism: (if .["interference-1"] and .["interference-2"] then
-		[[.["interference-1"].rows, .["interference-2"].rows] | transpose[] | select(.[0].cpu > 0) | {
+		# Run 2 joined to run 1 by scenario, policy and CPU, not by position.
+		(.["interference-2"].rows | map({key: "\(.scenario)/\(.policy)/\(.cpu)", value: .}) | from_entries) as $two
+		| [.["interference-1"].rows[] | select(.cpu > 0) | [., $two["\(.scenario)/\(.policy)/\(.cpu)"]] | {
 			row: "\(.[0].scenario)/\(.[0].policy)/\(.[0].role)", steady: (.[0] | steady),
-			sync_ipis: [.[].sync_calls], interruptions: [.[].interruptions],
-			kernel_insns: [.[].kernel_insns], median_sync_insns: [.[].stretch_insns.sync.p50]}]
+			sync_ipis: [.[].sync_calls?], interruptions: [.[].interruptions?],
+			kernel_insns: [.[].kernel_insns?], median_sync_insns: [.[].stretch_insns.sync.p50?],
+			min_sync_insns: [.[].stretch_insns.sync.min?]}]
 		| {rows: ., largest_steady_difference: ([.[] | select(.steady) |
-			((.sync_ipis[0] - .sync_ipis[1]) | fabs) / ([.sync_ipis[], 1] | max),
-			(if .median_sync_insns == [null, null] then 0
-			 elif (.median_sync_insns | any(. == null)) then 1 else
-			 ((.median_sync_insns[0] - .median_sync_insns[1]) | fabs) / ([.median_sync_insns[], 1] | max) end)]
+			(if (.sync_ipis | map(type) | unique) != ["number"] then 1
+			 else ((.sync_ipis[0] - .sync_ipis[1]) | fabs) / ([.sync_ipis[], 1] | max) end),
+			(if .min_sync_insns == [null, null] then 0
+			 elif (.min_sync_insns | any(. == null)) then 1 else
+			 ((.min_sync_insns[0] - .min_sync_insns[1]) | fabs) / ([.min_sync_insns[], 1] | max) end)]
 			| max)}
 		else null end)}' > "$BENCH/interference.json.tmp"
 mv "$BENCH/interference.json.tmp" "$BENCH/interference.json"
@@ -79,7 +83,7 @@ mv "$BENCH/interference.json.tmp" "$BENCH/interference.json"
 			(map({key: .role, value: .}) | from_entries) as $r |
 			"| \(.[0].policy) | \($r.idle.interruptions_per_1k // "-") | \($r.idle.kernel_insns_per_op // "-") | \($r["other-process"].interruptions_per_1k // "-") | \($r["other-process"].kernel_insns_per_op // "-") | \($r["same-mm"].interruptions_per_1k // "-") | \($r["same-mm"].kernel_insns_per_op // "-") | \([.[].longest_insns] | max) |"),
 		""' "$BENCH/interference.json"
-	jq -r 'if .determinism then "Determinism (interference-1 against interference-2): where timing cannot matter (broadcast and stock, idle and other-process CPUs) the sync IPIs and the median length of a sync interruption differ by at most \(.determinism.largest_steady_difference * 10000 | round / 100)%; the median sync interruption is \([.determinism.rows[] | select(.steady and (.row | test("/idle$"))) | .median_sync_insns[]] | unique | map(tostring) | join(", ")) instructions on the idle CPU." else empty end' "$BENCH/interference.json"
+	jq -r 'if .determinism.largest_steady_difference then "Determinism (interference-1 against interference-2): where timing cannot matter (broadcast and stock, idle and other-process CPUs) the sync IPIs and the shortest sync interruption differ by at most \(.determinism.largest_steady_difference * 10000 | round / 100)%; the idle CPU'"'"'s shortest sync interruption is \([.determinism.rows[] | select(.steady and (.row | test("/idle$"))) | .min_sync_insns[]] | unique | map(tostring) | join(", ")) instructions, its median \([.determinism.rows[] | select(.steady and (.row | test("/idle$"))) | .median_sync_insns[]] | unique | map(tostring) | join(", ")) (medians move with the host'"'"'s timing)." else empty end' "$BENCH/interference.json"
 	echo
 } > "$BENCH/interference.md"
 

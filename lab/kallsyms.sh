@@ -13,7 +13,9 @@ set -euo pipefail
 
 kernel=${1:?usage: lab/kallsyms.sh KERNEL}
 [ -r "$kernel" ] || qs_die "cannot read the kernel $kernel"
-hash=$(sha256sum "$kernel" | cut -c1-16)
+names=$("$QS_ROOT/lab/plugin-syms.sh" --names)
+# Keyed by the image and the names asked for: a changed list reads again.
+hash=$({ sha256sum < "$kernel"; echo "$names"; } | sha256sum | cut -c1-16)
 out=$QS_BUILD/kallsyms/$hash.map
 # Two suites may want the same kernel's symbols at once: one boot, the
 # other waits for its file.
@@ -22,7 +24,7 @@ if [ ! -s "$out" ]; then
 	mkdir -p "$(dirname "$out")"
 	qs_log "kallsyms: one boot of $(basename "$kernel") to read its symbols"
 	QS_PLUGIN=0 QS_KERNEL=$kernel QS_RUN_NAME=kallsyms-$hash QS_TIMEOUT=300 \
-		QS_CMDLINE_EXTRA="nokaslr qs.kallsyms=$("$QS_ROOT/lab/plugin-syms.sh" --names)" \
+		QS_CMDLINE_EXTRA="nokaslr qs.kallsyms=$names" \
 		"$QS_ROOT/lab/vm.sh" kallsyms > /dev/null ||
 		qs_die "the kallsyms boot failed (build/runs/$QS_ARCH-kallsyms-$hash)"
 	tr -d '\r' < "$QS_BUILD/runs/$QS_ARCH-kallsyms-$hash/ktap.log" |

@@ -4,16 +4,19 @@
 # lab/kallsyms.sh takes from /proc/kallsyms; the kernel booted nokaslr):
 #   lab/plugin-syms.sh SYMBOLS > FILE
 # one "CLASS START END NAME" line per function found (END: the next text
-# symbol's address). CLASS: sync (the sync's IPI callback; the plugin
+# symbol's higher address). CLASS: sync (the sync's IPI callback; the plugin
 # counts calls at its first instruction), flush (x86's TLB flush IPI),
-# tick (the scheduler tick's handlers, whichever this kernel has).
+# tick (the scheduler tick's handlers, whichever this kernel has), ipi
+# (x86's function-call IPI entry points: counted where they start, each
+# one an increment of /proc/interrupts' CAL).
 # Exits 1 if there is no sync callback: nothing could be attributed.
 #   lab/plugin-syms.sh --names
 # the function names, commas between (guest/init's qs.kallsyms=).
 set -euo pipefail
 
 HANDLERS="tlb_remove_table_smp_sync:sync flush_tlb_func:flush tick_nohz_handler:tick
-tick_nohz_highres_handler:tick tick_sched_timer:tick tick_handle_periodic:tick"
+tick_nohz_highres_handler:tick tick_sched_timer:tick tick_handle_periodic:tick
+asm_sysvec_call_function:ipi asm_sysvec_call_function_single:ipi"
 
 if [ "${1:-}" = --names ]; then
 	tr ' ' '\n' <<< "$HANDLERS" | cut -d: -f1 | paste -sd, -
@@ -26,16 +29,18 @@ BEGIN {
 	n = split(handlers, h, /[ \n]+/)
 	for (i = 1; i <= n; i++) { split(h[i], kv, ":"); cls[kv[1]] = kv[2] }
 }
+# The end is the next text symbol at a higher address: an alias at the same
+# address (an empty function folded with another) would make it empty.
 $2 ~ /^[tTwW]$/ {
-	if (pending != "") {
+	if (pending != "" && $1 != start) {
 		printf "%s %s %s %s\n", cls[pending], start, $1, pending
+		if (cls[pending] == "sync")
+			sync = 1
 		pending = ""
 	}
-	if ($3 in cls) {
+	if (pending == "" && ($3 in cls)) {
 		pending = $3
 		start = $1
-		if (cls[$3] == "sync")
-			sync = 1
 	}
 }
 END { exit sync ? 0 : 1 }

@@ -5,8 +5,9 @@
 # both scenarios, QS_COLLAPSES (default 50) operations a window. Asserts:
 #   - the plugin agrees with the guest's own counters: its count of calls
 #     into the sync callback equals the csd trace's sync IPIs on every CPU
-#     of every window, and an idle isolated CPU's interruptions equal its
-#     function-call IPIs in /proc/interrupts;
+#     of every window, its count of function-call IPI entries equals
+#     /proc/interrupts' CAL on the idle and other-process CPUs, and every
+#     interruption of the idle CPU began with such an IPI;
 #   - broadcast interrupts every isolated CPU about once per operation
 #     (>= 900 per 1,000, the guest's own bound); quiet-flush never runs the
 #     sync on them, and leaves the idle CPU with no interruption at all
@@ -17,8 +18,8 @@
 #     runs the sync once per operation, as broadcast;
 #   - determinism: where the outcome does not depend on timing (broadcast
 #     on the idle and other-process CPUs) the two boots' sync IPIs agree
-#     exactly, the idle CPU's interruptions too, and the median length of a
-#     sync interruption within 1%.
+#     exactly, and the shortest sync interruption within 1% on the idle
+#     CPU (within 2% on the other-process CPU).
 # build/report/interference.json: both runs' rows and the comparison.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -63,17 +64,20 @@ fi
 jq -n --arg kernel "$(cat "$QS_OBJ/include/config/kernel.release" 2> /dev/null || echo unknown)" \
 	--arg arch "$QS_ARCH" --slurpfile a "${runs[0]}" --slurpfile b "${runs[1]}" \
 	--slurpfile stock <(cat "$runs_stock"; echo null) '
-	def isolated: map(select(.cpu > 0));
 	def key: "\(.scenario)/\(.policy)/cpu\(.cpu)";
-	{arch: $arch, kernel: $kernel, layout: "nohz_full", runs: [$a[0], $b[0]], stock: $stock[0],
-	 determinism: ([$a[0], $b[0]] | transpose | map(select(.[0].policy == "broadcast" and
-		(.[0].role == "idle" or .[0].role == "other-process")) | {
+	# Run 2 joined to run 1 by scenario, policy and CPU (not by position).
+	($b[0] | map({key: key, value: .}) | from_entries) as $two
+	| {arch: $arch, kernel: $kernel, layout: "nohz_full", runs: [$a[0], $b[0]], stock: $stock[0],
+	 determinism: [$a[0][] | select(.policy == "broadcast" and (.role == "idle" or .role == "other-process"))
+		| [., $two[key]] | {
 		row: (.[0] | key), role: .[0].role,
-		sync_calls: [.[].sync_calls],
-		sync_interruptions: [.[].interruptions_by.sync],
-		sync_median_insns: [.[].stretch_insns.sync.p50],
-		median_difference: (((.[0].stretch_insns.sync.p50 - .[1].stretch_insns.sync.p50) |
-			fabs) / ([.[].stretch_insns.sync.p50] | max))}))}' > "$report"
+		sync_calls: [.[].sync_calls?],
+		sync_interruptions: [.[].interruptions_by.sync?],
+		sync_median_insns: [.[].stretch_insns.sync.p50?],
+		sync_min_insns: [.[].stretch_insns.sync.min?],
+		min_difference: (.[0].stretch_insns.sync.min as $x | .[1].stretch_insns.sync.min? as $y |
+			if ($x | type) != "number" or ($y | type) != "number" or $x == 0 then 1
+			else (($x - $y) | fabs) / ([$x, $y] | max) end)}]}' > "$report"
 
 # check NAME JQ_FILTER: the filter, on the report, yields the offending rows
 # (an empty array passes).
@@ -87,14 +91,29 @@ check() {
 	fi
 }
 
+# Every row there (a report of no rows, or half a run, must not pass the
+# checks below by having nothing to check).
+cpus=${QS_SMP:-4}
+check "both lab runs have 2 scenarios x 2 policies x $cpus CPUs, the stock run 2 x 1 x $cpus, determinism 4 rows" \
+	"[(.runs[] | length | select(. != 4 * $cpus) | \"lab run: \\(.) rows\"),
+	  (.stock // [] | length | select(. != 2 * $cpus) | \"stock run: \\(.) rows\"),
+	  (.determinism | length | select(. != 4) | \"determinism: \\(.) rows\")]"
 check "plugin's sync callback calls = the trace's sync IPIs, every CPU, every window" \
 	'[.runs[][] | select(.sync_calls != .sync_ipis) | "\(.scenario)/\(.policy)/cpu\(.cpu): plugin \(.sync_calls), trace \(.sync_ipis)"]'
 check "stock: plugin's sync callback calls = the trace's sync IPIs, every CPU, every window" \
 	'if .stock == null then ["no stock run"] else [.stock[] | select(.sync_calls != .sync_ipis) | "\(.scenario)/cpu\(.cpu): plugin \(.sync_calls), trace \(.sync_ipis)"] end'
 check "stock: every isolated CPU runs the sync >= 900 times per 1,000 operations" \
 	'[(.stock // [])[] | select(.cpu > 0 and .sync_calls * 1000 < 900 * .ops) | "\(.scenario)/cpu\(.cpu): \(.sync_calls) of \(.ops)"]'
-check "idle CPU: the plugin's interruptions = its function-call IPIs in /proc/interrupts" \
-	'[.runs[][] | select(.role == "idle" and .interruptions != .all_ipis) | "\(.scenario)/\(.policy): plugin \(.interruptions), CAL \(.all_ipis)"]'
+# Not on the same-mm CPU: its TLB flush IPIs follow the collapsing thread,
+# and one in flight across the window's edge counts in CAL's reads but
+# not inside the markers (151 against 152 once, 2026-12-07).
+check "idle and other-process CPUs: the plugin's function-call IPI entries = /proc/interrupts' CAL, every window" \
+	'[.runs[][], (.stock // [])[] | select(.cpu > 0 and .role != "same-mm" and .ipi_entries != .all_ipis) | "\(.scenario)/\(.policy)/cpu\(.cpu): plugin \(.ipi_entries), CAL \(.all_ipis)"]'
+# Nothing but an IPI wakes an idle nohz_full CPU here: every interruption
+# began with one. (Two IPIs may share one, if the host keeps the vCPU from
+# halting before the next: fewer interruptions, never more.)
+check "idle CPU: every interruption began with a function-call IPI (interruptions <= CAL)" \
+	'[.runs[][] | select(.role == "idle" and .interruptions > .all_ipis) | "\(.scenario)/\(.policy): plugin \(.interruptions), CAL \(.all_ipis)"]'
 check "broadcast: every isolated CPU runs the sync >= 900 times per 1,000 operations" \
 	'[.runs[][] | select(.policy == "broadcast" and .cpu > 0 and .sync_calls * 1000 < 900 * .ops) | "\(.scenario)/cpu\(.cpu): \(.sync_calls) of \(.ops)"]'
 check "broadcast: every isolated CPU is interrupted >= 900 times per 1,000 operations" \
@@ -111,13 +130,20 @@ check "quiet-flush: the same-mm CPU keeps its TLB flush IPIs (x86)" \
 check "broadcast: an idle CPU's sync interruption is 500-20,000 instructions (median)" \
 	'[.runs[][] | select(.policy == "broadcast" and .role == "idle" and (.stretch_insns.sync.p50 < 500 or .stretch_insns.sync.p50 > 20000)) | "\(.scenario): \(.stretch_insns.sync.p50)"]'
 # Exact where timing cannot matter: each sync IPI runs the callback once.
-# How many interruptions they make is exact on the idle CPU (each one wakes
-# it); a busy CPU may still be in the kernel when the next IPI comes (two
-# calls, one interruption: 47 and 50 of 50 in two boots, 2026-12-07).
+# How many interruptions they make is not asserted: a busy CPU may still be
+# in the kernel when the next IPI comes (two calls, one interruption: 47
+# and 50 of 50 in two boots, 2026-12-07), and so may an idle one the host
+# kept from halting; both runs' counts are in the report.
 check "determinism: broadcast's sync IPIs agree exactly between the two boots (idle, other-process)" \
 	'[.determinism[] | select(.sync_calls[0] != .sync_calls[1]) | "\(.row): \(.sync_calls)"]'
-check "determinism: the idle CPU's sync interruptions agree exactly between the two boots" \
-	'[.determinism[] | select(.role == "idle" and .sync_interruptions[0] != .sync_interruptions[1]) | "\(.row): \(.sync_interruptions)"]'
-check "determinism: their median length agrees within 1% between the two boots" \
-	'[.determinism[] | select(.median_difference > 0.01) | "\(.row): \(.sync_median_insns)"]'
+# The shortest sync interruption is the handler's own path; longer ones
+# add what the host's timing decides (the idle exit that restarts the
+# tick, a clock read retried): the idle CPU's was 1,737 instructions in
+# every window of four boots and 1,727 in one of a fifth (0.6%), the
+# other-process CPU's 1,796-1,824 under a concurrent make check (1.5%), its
+# median 1,864-2,369 (27%, not asserted).
+check "determinism: the idle CPU's shortest sync interruption agrees within 1% between the two boots" \
+	'[.determinism[] | select(.role == "idle" and .min_difference > 0.01) | "\(.row): \(.sync_min_insns)"]'
+check "determinism: the other-process CPU's within 2% between the two boots" \
+	'[.determinism[] | select(.min_difference > 0.02) | "\(.row): \(.sync_min_insns)"]'
 t_finish

@@ -5,23 +5,31 @@
  *
  * A vCPU that runs a loop in user space, or sits idle, should execute no
  * kernel instruction. Each stretch of kernel execution it does start (from
- * user mode, or on waking from idle) is an interruption: counted, measured
- * in instructions (longest, log2 histogram) and attributed to the most
- * telling handler it ran (the sync's IPI callback, the TLB flush, the tick,
- * other), from address ranges the lab takes from the kernel's System.map
- * (booted with nokaslr). The counts are per instruction executed, so they
- * do not depend on the host's speed; whether a timing-dependent event
- * happens at all still does.
+ * user mode, or after it halted: HLT, WFI, or QEMU's idle callback) is an
+ * interruption: counted, measured in instructions (longest, log2
+ * histogram) and attributed to the most telling handler it ran (the sync's
+ * IPI callback, the TLB flush, the tick, other), from address ranges the
+ * lab takes from the kernel's symbols (booted with nokaslr). Calls into the
+ * sync callback are counted at its first instruction. The counts are per
+ * instruction executed, so they do not depend on the host's speed; whether
+ * a timing-dependent event happens at all still does.
  *
  * Counting is per translation block, in a callback keyed by the vCPU
- * (QEMU 7.2 has no inline per-vCPU counters): a block an interrupt cuts
- * short counts whole, so a stretch may read a few instructions long.
- * A stretch belongs to the window it started in. Each stretch's length is
- * kept (up to 200,000 per window and vCPU) for exact percentiles.
+ * (QEMU 7.2 has no inline per-vCPU counters), run as the block starts: a
+ * block a synchronous exception (a page fault) cuts short counts whole, and
+ * its tail again when it is re-executed, so a stretch may read a few
+ * instructions long. Kernel instructions and sync calls count in the window
+ * open when they run; a stretch (its interruption, length, class) in the
+ * window it began in, so a stretch already running when a window opens adds
+ * instructions but no interruption. Each stretch's length is kept (up to
+ * 200,000 per window and vCPU) for exact percentiles.
  *
  * Arguments: out=FILE (the results, written at exit), syms=FILE (lines
- * "CLASS START END NAME", CLASS sync|flush|tick, START and END hex).
+ * "CLASS START END NAME", CLASS sync|flush|tick, or ipi: a function-call
+ * IPI's entry point, whose executions are counted (what /proc/interrupts
+ * counts), START and END hex).
  */
+#include <inttypes.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +41,8 @@
 QEMU_PLUGIN_EXPORT int qemu_plugin_version = QEMU_PLUGIN_VERSION;
 
 enum cls { CLS_OTHER, CLS_TICK, CLS_FLUSH, CLS_SYNC, NCLS };
+/* Not a class: a function-call IPI's entry point, counted, not attributed. */
+#define R_IPI NCLS
 static const char *const cls_name[NCLS] = { "other", "tick", "flush", "sync" };
 
 #define MAX_WINDOWS 128
@@ -44,7 +54,7 @@ static const char *const cls_name[NCLS] = { "other", "tick", "flush", "sync" };
 #define S_CLS_SHIFT 30
 
 struct counts {
-	uint64_t kernel_insns, user_insns, entries, longest, sync_calls;
+	uint64_t kernel_insns, user_insns, entries, longest, sync_calls, ipi_entries;
 	uint64_t entries_by[NCLS], insns_by[NCLS], hist[HIST];
 	uint32_t *samples;	/* each stretch: its length, its class in the top bits */
 	size_t nsamples, cap;
@@ -79,7 +89,6 @@ static char *out_path;
 #define U_INSNS 0xffffu
 #define U_KERNEL (1u << 16)
 #define U_CLS_SHIFT 17
-#define U_SYNC_ENTRY (1u << 19)
 
 static struct counts *at(int window, unsigned int vcpu)
 {
@@ -111,6 +120,9 @@ static void end_stretch(struct vcpu *v, unsigned int vcpu)
 	c->insns_by[v->cls] += v->len;
 	if (c->nsamples == c->cap && c->cap < MAX_SAMPLES) {
 		size_t cap = c->cap ? 2 * c->cap : 256;
+
+		if (cap > MAX_SAMPLES)
+			cap = MAX_SAMPLES;
 		uint32_t *s = realloc(c->samples, cap * sizeof(*s));
 
 		if (s) {
@@ -147,11 +159,8 @@ static void tb_exec(unsigned int vcpu, void *udata)
 		v->len += n;
 		if (cls > v->cls)
 			v->cls = cls;
-		if (w >= 0) {
+		if (w >= 0)
 			at(w, vcpu)->kernel_insns += n;
-			if (u & U_SYNC_ENTRY)
-				at(w, vcpu)->sync_calls++;
-		}
 		return;
 	}
 	if (v->mode == M_KERNEL)
@@ -161,14 +170,63 @@ static void tb_exec(unsigned int vcpu, void *udata)
 		at(w, vcpu)->user_insns += n;
 }
 
-static void vcpu_idle(qemu_plugin_id_t id, unsigned int vcpu)
+/*
+ * The vCPU is about to halt (HLT, WFI in a kernel block) or QEMU put it to
+ * sleep: its stretch ends. The instruction is the reliable end: with an
+ * interrupt already pending the vCPU does not sleep and QEMU calls no idle
+ * callback, yet the interrupt that follows is a new wake-up.
+ */
+static void going_idle(unsigned int vcpu)
 {
-	(void)id;
 	if ((int)vcpu >= nvcpus)
 		return;
 	if (vcpus[vcpu].mode == M_KERNEL)
 		end_stretch(&vcpus[vcpu], vcpu);
 	vcpus[vcpu].mode = M_IDLE;
+}
+
+static void vcpu_idle(qemu_plugin_id_t id, unsigned int vcpu)
+{
+	(void)id;
+	going_idle(vcpu);
+}
+
+static void halt_insn(unsigned int vcpu, void *udata)
+{
+	(void)udata;
+	going_idle(vcpu);
+}
+
+/* The sync callback's first instruction ran: one call. */
+static void sync_call(unsigned int vcpu, void *udata)
+{
+	int w = atomic_load_explicit(&open_window, memory_order_relaxed);
+
+	(void)udata;
+	if ((int)vcpu < nvcpus && w >= 0)
+		at(w, vcpu)->sync_calls++;
+}
+
+/* A function-call IPI's entry point ran (what /proc/interrupts counts). */
+static void ipi_entry(unsigned int vcpu, void *udata)
+{
+	int w = atomic_load_explicit(&open_window, memory_order_relaxed);
+
+	(void)udata;
+	if ((int)vcpu < nvcpus && w >= 0)
+		at(w, vcpu)->ipi_entries++;
+}
+
+/* Whether @insn halts the vCPU until an interrupt: x86 HLT, arm64 WFI. */
+static bool halts(const struct qemu_plugin_insn *insn)
+{
+	size_t size = qemu_plugin_insn_size(insn);
+	const uint8_t *data = qemu_plugin_insn_data(insn);
+
+	if (arm64)
+		return size == 4 && data[0] == 0x7f && data[1] == 0x20 && data[2] == 0x03 &&
+		       data[3] == 0xd5;
+	return size == 1 && data[0] == 0xf4;
 }
 
 static void mark(unsigned int vcpu, void *udata)
@@ -219,14 +277,31 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 	if (vaddr >> 63) {
 		u |= U_KERNEL;
 		for (r = 0; r < nranges; r++) {
-			if (vaddr < ranges[r].start || vaddr >= ranges[r].end)
+			if (vaddr < ranges[r].start || vaddr >= ranges[r].end ||
+			    (int)ranges[r].cls == R_IPI)
 				continue;
 			if (ranges[r].cls > cls)
 				cls = ranges[r].cls;
-			if (ranges[r].cls == CLS_SYNC && vaddr == ranges[r].start)
-				u |= U_SYNC_ENTRY;
 		}
 		u |= (uintptr_t)cls << U_CLS_SHIFT;
+		for (i = 0; i < n; i++) {
+			struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
+			uint64_t at_insn = qemu_plugin_insn_vaddr(insn);
+
+			if (halts(insn))
+				qemu_plugin_register_vcpu_insn_exec_cb(insn, halt_insn,
+								       QEMU_PLUGIN_CB_NO_REGS, NULL);
+			for (r = 0; r < nranges; r++) {
+				if (at_insn != ranges[r].start)
+					continue;
+				if (ranges[r].cls == CLS_SYNC)
+					qemu_plugin_register_vcpu_insn_exec_cb(insn, sync_call,
+									       QEMU_PLUGIN_CB_NO_REGS, NULL);
+				else if ((int)ranges[r].cls == R_IPI)
+					qemu_plugin_register_vcpu_insn_exec_cb(insn, ipi_entry,
+									       QEMU_PLUGIN_CB_NO_REGS, NULL);
+			}
+		}
 	} else {
 		for (i = 0; i < n; i++) {
 			struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
@@ -248,8 +323,9 @@ static int cmp_u32(const void *a, const void *b)
 }
 
 /*
- * " p50_NAME=.. p90_NAME=.. p99_NAME=.. samples_NAME=.." over the kept
- * stretches of class @cls (NCLS: all), nearest-rank percentiles.
+ * " min_NAME=.. mode_NAME=.. modecount_NAME=.. p50_NAME=.. p90_NAME=..
+ * p99_NAME=.. samples_NAME=.." over the kept stretches of class @cls
+ * (NCLS: all), nearest-rank percentiles.
  */
 static void write_percentiles(FILE *f, const struct counts *k, int cls, uint32_t *buf)
 {
@@ -261,10 +337,25 @@ static void write_percentiles(FILE *f, const struct counts *k, int cls, uint32_t
 		if (cls == NCLS || (int)(k->samples[i] >> S_CLS_SHIFT) == cls)
 			buf[n++] = k->samples[i] & S_LEN;
 	qsort(buf, n, sizeof(*buf), cmp_u32);
+	/* The shortest and the most common length (the smallest of equals). */
+	{
+		size_t run = 0, best = 0, j;
+		uint32_t mode = 0;
+
+		for (j = 0; j < n; j++) {
+			run = j && buf[j] == buf[j - 1] ? run + 1 : 1;
+			if (run > best) {
+				best = run;
+				mode = buf[j];
+			}
+		}
+		fprintf(f, " min_%s=%" PRIu32 " mode_%s=%" PRIu32 " modecount_%s=%zu", name,
+			n ? buf[0] : 0, name, mode, name, best);
+	}
 	for (i = 0; i < sizeof(pct) / sizeof(pct[0]); i++)
-		fprintf(f, " p%d_%s=%lu", pct[i], name,
-			n ? (unsigned long)buf[(n * (size_t)pct[i] + 99) / 100 - 1] : 0UL);
-	fprintf(f, " samples_%s=%lu", name, (unsigned long)n);
+		fprintf(f, " p%d_%s=%" PRIu32, pct[i], name,
+			n ? buf[(n * (size_t)pct[i] + 99) / 100 - 1] : 0);
+	fprintf(f, " samples_%s=%zu", name, n);
 }
 
 static void write_results(qemu_plugin_id_t id, void *udata)
@@ -289,19 +380,19 @@ static void write_results(qemu_plugin_id_t id, void *udata)
 		for (v = 0; v < nvcpus; v++) {
 			const struct counts *k = at(w, (unsigned int)v);
 
-			fprintf(f, "window=%d vcpu=%d kernel_insns=%lu user_insns=%lu entries=%lu longest=%lu sync_calls=%lu",
-				w, v, (unsigned long)k->kernel_insns, (unsigned long)k->user_insns,
-				(unsigned long)k->entries, (unsigned long)k->longest,
-				(unsigned long)k->sync_calls);
+			fprintf(f, "window=%d vcpu=%d kernel_insns=%" PRIu64 " user_insns=%" PRIu64
+				" entries=%" PRIu64 " longest=%" PRIu64 " sync_calls=%" PRIu64
+				" ipi_entries=%" PRIu64,
+				w, v, k->kernel_insns, k->user_insns, k->entries, k->longest,
+				k->sync_calls, k->ipi_entries);
 			for (c = 0; c < NCLS; c++)
-				fprintf(f, " entries_%s=%lu insns_%s=%lu", cls_name[c],
-					(unsigned long)k->entries_by[c], cls_name[c],
-					(unsigned long)k->insns_by[c]);
+				fprintf(f, " entries_%s=%" PRIu64 " insns_%s=%" PRIu64, cls_name[c],
+					k->entries_by[c], cls_name[c], k->insns_by[c]);
 			for (c = 0; c <= NCLS; c++)
 				write_percentiles(f, k, c, buf);
 			fprintf(f, " hist=");
 			for (b = 0; b < HIST; b++)
-				fprintf(f, "%s%lu", b ? "," : "", (unsigned long)k->hist[b]);
+				fprintf(f, "%s%" PRIu64, b ? "," : "", k->hist[b]);
 			fputc('\n', f);
 		}
 	}
@@ -309,28 +400,38 @@ static void write_results(qemu_plugin_id_t id, void *udata)
 	free(buf);
 }
 
+/*
+ * The handler ranges: every line "CLASS START END NAME" with a known class
+ * and START < END, at most MAX_RANGES, a sync range among them; anything
+ * else is refused (a silent gap would attribute nothing).
+ */
 static int load_ranges(const char *path)
 {
-	char cls[16], name[128];
+	char line[256], cls[16], name[128];
 	unsigned long long start, end;
 	FILE *f = fopen(path, "r");
+	bool sync = false;
 	int c;
 
 	if (!f)
 		return -1;
-	while (nranges < MAX_RANGES &&
-	       fscanf(f, "%15s %llx %llx %127s", cls, &start, &end, name) == 4) {
-		for (c = CLS_TICK; c < NCLS; c++) {
-			if (strcmp(cls, cls_name[c]))
-				continue;
-			ranges[nranges].start = start;
-			ranges[nranges].end = end;
-			ranges[nranges].cls = (enum cls)c;
-			nranges++;
-		}
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%15s %llx %llx %127s", cls, &start, &end, name) != 4 ||
+		    start >= end || nranges == MAX_RANGES)
+			break;
+		for (c = CLS_TICK; c < NCLS && strcmp(cls, cls_name[c]); c++)
+			;
+		if (c == NCLS && strcmp(cls, "ipi"))
+			break;
+		ranges[nranges].start = start;
+		ranges[nranges].end = end;
+		ranges[nranges].cls = (enum cls)c;
+		nranges++;
+		sync |= c == CLS_SYNC;
 	}
+	c = feof(f) && sync ? 0 : -1;
 	fclose(f);
-	return 0;
+	return c;
 }
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info,
@@ -352,7 +453,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
 			out_path = argv[i] + 4;
 		} else if (!strncmp(argv[i], "syms=", 5)) {
 			if (load_ranges(argv[i] + 5)) {
-				qemu_plugin_outs("qs-interference: cannot read syms=\n");
+				qemu_plugin_outs("qs-interference: syms=: unreadable, a malformed line or no sync range\n");
 				return -1;
 			}
 		} else {
