@@ -89,7 +89,9 @@ mv "$BENCH/interference.json.tmp" "$BENCH/interference.json"
 
 # The plot: collapse, nohz_full, interference-1 and the stock run.
 jq -r '.table | map(select(.scenario == "collapse" and (.run == "interference-1" or .run == "interference-stock")))
-	| group_by(.policy)[] | (map({key: .role, value: .kernel_insns_per_op}) | from_entries) as $r
+	| group_by(.policy) | sort_by(.[0].policy as $p | ["broadcast", "mm", "kernel-state", "rcu-exp",
+		"rcu", "quiet", "flush-ipi", "quiet-flush", "stock"] | index($p))[]
+	| (map({key: .role, value: .kernel_insns_per_op}) | from_entries) as $r
 	| "\(.[0].policy) \([$r.idle, $r["other-process"], $r["same-mm"]] | map(if . == null or . < 1 then 1 else . end) | join(" "))"' \
 	"$BENCH/interference.json" > "$BENCH/interference.dat"
 gnuplot <<-GNUPLOT
