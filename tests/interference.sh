@@ -10,8 +10,10 @@
 #     interruption of the idle CPU began with such an IPI;
 #   - broadcast interrupts every isolated CPU about once per operation
 #     (>= 900 per 1,000, the guest's own bound); quiet-flush never runs the
-#     sync on them, and leaves the idle CPU with no interruption at all
-#     (the same-mm CPU keeps its TLB flush IPIs);
+#     sync on the idle CPU and leaves it with no kernel instruction at all,
+#     runs it at most 20 times per 1,000 on the busy ones (the guest's
+#     bound: one in the kernel at that moment is rightly waited for), and
+#     the same-mm CPU keeps its TLB flush IPIs;
 #   - Debian's stock kernel (its symbols read from /proc/kallsyms in a
 #     boot of their own, lab/kallsyms.sh: Debian ships no System.map):
 #     the plugin agrees with the trace there too, and every isolated CPU
@@ -118,8 +120,13 @@ check "broadcast: every isolated CPU runs the sync >= 900 times per 1,000 operat
 	'[.runs[][] | select(.policy == "broadcast" and .cpu > 0 and .sync_calls * 1000 < 900 * .ops) | "\(.scenario)/cpu\(.cpu): \(.sync_calls) of \(.ops)"]'
 check "broadcast: every isolated CPU is interrupted >= 900 times per 1,000 operations" \
 	'[.runs[][] | select(.policy == "broadcast" and .cpu > 0 and .interruptions * 1000 < 900 * .ops) | "\(.scenario)/cpu\(.cpu): \(.interruptions) of \(.ops)"]'
-check "quiet-flush: no isolated CPU runs the sync (0 calls, 0 sync interruptions)" \
-	'[.runs[][] | select(.policy == "quiet-flush" and .cpu > 0 and (.sync_calls > 0 or .interruptions_by.sync > 0)) | "\(.scenario)/cpu\(.cpu): \(.sync_calls) calls"]'
+# A busy CPU that happens to be in the kernel (a tick) when the sync reads
+# its state is watched by RCU and rightly waited for: 1 of 50 once
+# (2026-12-07); the guest's own bound for quiet-flush is 20 per 1,000.
+check "quiet-flush: the idle CPU never runs the sync" \
+	'[.runs[][] | select(.policy == "quiet-flush" and .role == "idle" and (.sync_calls > 0 or .interruptions_by.sync > 0)) | "\(.scenario): \(.sync_calls) calls"]'
+check "quiet-flush: the other isolated CPUs run it at most 20 times per 1,000 operations" \
+	'[.runs[][] | select(.policy == "quiet-flush" and .cpu > 0 and .sync_calls * 1000 > 20 * .ops) | "\(.scenario)/cpu\(.cpu): \(.sync_calls) of \(.ops)"]'
 check "quiet-flush: the idle CPU executes no kernel instruction" \
 	'[.runs[][] | select(.policy == "quiet-flush" and .role == "idle" and .kernel_insns > 0) | "\(.scenario): \(.kernel_insns) instructions in \(.interruptions) interruptions"]'
 check "quiet-flush: the same-mm CPU keeps its TLB flush IPIs (x86)" \
