@@ -89,6 +89,16 @@ x86_64)
 	;;
 esac
 
+# The negative controls' symptoms on the console, one definition for the
+# guests' judges (tests/arm64.sh, tests/safety.sh, tests/console-scan.sh)
+# and lab/safety-report.sh: KASAN catching GUP-fast's read of the freed
+# table (use-after-free while it is free, (slab-)out-of-bounds once the page
+# is reused; guest/race_stress.c checks the same three), and gup_test's pin
+# check, which a walker that went on through the stale table may trip first
+# (6.12's WARN format and 7.3's).
+QS_GUP_FAST_KASAN_RE='BUG: KASAN: (use-after-free|(slab-)?out-of-bounds) in gup_fast'
+QS_GUP_TEST_WARN_RE='WARNING: (CPU: [0-9]+ PID: [0-9]+ at [^ ]*mm/gup_test\.c:[0-9]+ gup_test_ioctl|[^ ]*mm/gup_test\.c:[0-9]+ at gup_test_ioctl)'
+
 # awk: val("key") is the value of "key=value" on the current line; the
 # reports read the guests' "# metric key=value ..." lines with it.
 # shellcheck disable=SC2016 # awk code, not shell

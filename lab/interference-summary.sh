@@ -22,6 +22,9 @@ list=$BENCH/interference-runs
 [ -s "$list" ] || qs_die "no plugin runs listed in $list"
 command -v gnuplot > /dev/null || qs_die "gnuplot is missing: apt-get install gnuplot-nox"
 
+# The tables' and the plot's order of policies: lab/bench.sh's, then stock.
+ORDER='["broadcast", "mm", "kernel-state", "rcu-exp", "rcu", "quiet", "flush-ipi", "quiet-flush", "stock"]'
+
 # {NAME: {layout, rows}} from the list.
 runs_json() {
 	local name layout file
@@ -74,12 +77,11 @@ mv "$BENCH/interference.json.tmp" "$BENCH/interference.json"
 	echo "counted by the emulator (docs/interference.md). Counts of instructions do not depend on the"
 	echo "host's speed; whether a timing-dependent event (a tick, two IPIs in one stretch) happens does."
 	echo
-	jq -r '.table | group_by([.run, .scenario])[] |
+	jq -r --argjson order "$ORDER" '.table | group_by([.run, .scenario])[] |
 		"### \(.[0].run), \(.[0].scenario)\n",
 		"| policy | idle: interruptions /1k | idle: kernel insns /op | other process: /1k | insns /op | same mm: /1k | insns /op | longest stretch (insns) |",
 		"|---|---|---|---|---|---|---|---|",
-		(group_by(.policy) | sort_by(.[0].policy as $p | ["broadcast", "mm", "kernel-state", "rcu-exp",
-			"rcu", "quiet", "flush-ipi", "quiet-flush", "stock"] | index($p))[] |
+		(group_by(.policy) | sort_by(.[0].policy as $p | $order | index($p))[] |
 			(map({key: .role, value: .}) | from_entries) as $r |
 			"| \(.[0].policy) | \($r.idle.interruptions_per_1k // "-") | \($r.idle.kernel_insns_per_op // "-") | \($r["other-process"].interruptions_per_1k // "-") | \($r["other-process"].kernel_insns_per_op // "-") | \($r["same-mm"].interruptions_per_1k // "-") | \($r["same-mm"].kernel_insns_per_op // "-") | \([.[].longest_insns] | max) |"),
 		""' "$BENCH/interference.json"
@@ -88,9 +90,8 @@ mv "$BENCH/interference.json.tmp" "$BENCH/interference.json"
 } > "$BENCH/interference.md"
 
 # The plot: collapse, nohz_full, interference-1 and the stock run.
-jq -r '.table | map(select(.scenario == "collapse" and (.run == "interference-1" or .run == "interference-stock")))
-	| group_by(.policy) | sort_by(.[0].policy as $p | ["broadcast", "mm", "kernel-state", "rcu-exp",
-		"rcu", "quiet", "flush-ipi", "quiet-flush", "stock"] | index($p))[]
+jq -r --argjson order "$ORDER" '.table | map(select(.scenario == "collapse" and (.run == "interference-1" or .run == "interference-stock")))
+	| group_by(.policy) | sort_by(.[0].policy as $p | $order | index($p))[]
 	| (map({key: .role, value: .kernel_insns_per_op}) | from_entries) as $r
 	| "\(.[0].policy) \([$r.idle, $r["other-process"], $r["same-mm"]] | map(if . == null or . < 1 then 1 else . end) | join(" "))"' \
 	"$BENCH/interference.json" > "$BENCH/interference.dat"

@@ -99,7 +99,7 @@ arm64_json() {
 		control=$(qs_metrics "$ctl_run/ktap.log" | awk "$QS_AWK_VAL"'val("stress") == "race" && val("control") == 1')
 		detected=false
 		if grep -q 'kasan_detected=1' <<< "$control" &&
-			grep -aEq 'BUG: KASAN: (use-after-free|(slab-)?out-of-bounds) in gup_fast' "$ctl_run/console.log"; then
+			grep -aEq "$QS_GUP_FAST_KASAN_RE" "$ctl_run/console.log"; then
 			detected=true
 		fi
 		seconds=$(control_value seconds_to_detect)

@@ -237,13 +237,13 @@ judge_control_step() {
 plugin_args() {
 	local so
 	so=$("$QS_ROOT/lab/plugin.sh")
-	if [ -z "$QS_SYSTEM_MAP" ] || [ ! -r "$QS_SYSTEM_MAP" ] ||
-		! "$QS_ROOT/lab/plugin-syms.sh" "$QS_SYSTEM_MAP" > /dev/null; then
+	if [ -z "$QS_SYSTEM_MAP" ] ||
+		! "$QS_ROOT/lab/plugin-syms.sh" "$QS_SYSTEM_MAP" > "$QS_RUN/plugin-syms.txt" 2> /dev/null; then
 		# A stock kernel (Debian's System.map is a stub) or another image.
 		QS_SYSTEM_MAP=$("$QS_ROOT/lab/kallsyms.sh" "$QS_KERNEL")
+		"$QS_ROOT/lab/plugin-syms.sh" "$QS_SYSTEM_MAP" > "$QS_RUN/plugin-syms.txt" ||
+			qs_die "no sync callback (tlb_remove_table_smp_sync) in $QS_SYSTEM_MAP"
 	fi
-	"$QS_ROOT/lab/plugin-syms.sh" "$QS_SYSTEM_MAP" > "$QS_RUN/plugin-syms.txt" ||
-		qs_die "no sync callback (tlb_remove_table_smp_sync) in $QS_SYSTEM_MAP"
 	QEMU_ARGS+=(-plugin "$so,out=$QS_RUN/plugin.txt,syms=$QS_RUN/plugin-syms.txt")
 	qs_log "vm: TCG plugin $(basename "$so"), $(wc -l < "$QS_RUN/plugin-syms.txt") handler ranges"
 }

@@ -82,8 +82,7 @@ QS_TIMEOUT=900 QS_RUN_NAME=safety-storm \
 # 7.3's format): another symptom of the same bug, allowed; any other splat
 # fails the run.
 QS_TIMEOUT=600 QS_RUN_NAME=safety-control \
-	QS_EXPECT_SPLAT='BUG: KASAN: (use-after-free|(slab-)?out-of-bounds) in gup_fast' \
-	QS_ALLOW_SPLAT='WARNING: (CPU: [0-9]+ PID: [0-9]+ at [^ ]*mm/gup_test\.c:[0-9]+ gup_test_ioctl|[^ ]*mm/gup_test\.c:[0-9]+ at gup_test_ioctl)' \
+	QS_EXPECT_SPLAT=$QS_GUP_FAST_KASAN_RE QS_ALLOW_SPLAT=$QS_GUP_TEST_WARN_RE \
 	QS_CMDLINE_EXTRA="$stress_cmdline qs.control_seconds=120" \
 	t_guest lab/vm.sh safety-control
 lab/safety-report.sh >&2 || QS_TEST_FAILED=1

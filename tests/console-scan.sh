@@ -26,7 +26,9 @@ t_expect "missing console log is an error" 2 'console log .* is missing' \
 # A negative control's step may trip a known detector, and only its step
 # (lab/control-splats.sh, as tests/safety.sh runs it).
 control=lab/control-splats.sh
-allow='WARNING: (CPU: [0-9]+ PID: [0-9]+ at [^ ]*mm/gup_test\.c:[0-9]+ gup_test_ioctl)'
+# shellcheck source=lab/env.sh
+. lab/env.sh
+allow="$QS_GUP_TEST_WARN_RE|$QS_GUP_FAST_KASAN_RE"	# as tests/safety.sh allows
 t_expect "control step: its known detector is allowed" 0 'ok vm.control_splats_allowed # the control tripped' \
 	"$control" tests/console/control-none-gup-warn.log 'race_stress -p none' "$allow"
 t_expect "control step: the same splat in another step fails" 1 'not ok vm.no_kernel_splat # outside the control' \

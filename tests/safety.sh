@@ -31,7 +31,7 @@ QS_TIMEOUT=900 QS_KERNEL=$QS_OBJ/arch/x86/boot/bzImage \
 	QS_INITRAMFS=$QS_BUILD/initramfs-safety.cpio.gz \
 	QS_CMDLINE_EXTRA="init_on_free=1 qs.stress_seconds=${QS_STRESS_SECONDS:-30}" \
 	QS_CONTROL_STEP='race_stress -p none' \
-	QS_ALLOW_SPLAT='WARNING: (CPU: [0-9]+ PID: [0-9]+ at [^ ]*mm/gup_test\.c:[0-9]+ gup_test_ioctl|[^ ]*mm/gup_test\.c:[0-9]+ at gup_test_ioctl)|BUG: KASAN: (use-after-free|(slab-)?out-of-bounds) in gup_fast' \
+	QS_ALLOW_SPLAT="$QS_GUP_TEST_WARN_RE|$QS_GUP_FAST_KASAN_RE" \
 	lab/vm.sh safety || rc=$?
 lab/safety-report.sh >&2 || rc=1
 [ "$rc" -eq 0 ] || QS_TEST_FAILED=1
