@@ -113,6 +113,7 @@ write_json() {
 	jq -n --arg kernel "$KERNEL" --arg accel "$ACCEL" \
 		--arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg policies "$POLICIES" \
 		--slurpfile interference <(cat "$BENCH/interference.json" 2> /dev/null || echo null) \
+		--slurpfile caller <(cat "$BENCH/caller-cost.json" 2> /dev/null || echo null) \
 		--rawfile facts "$BENCH/facts" '
 	($facts | split("\n") | map(select(length > 0) | split(" "))) as $rows
 	| ($rows | map(select(.[0] != "scaling") | {key: (.[0] + " " + .[1]), value: .[2]})
@@ -144,6 +145,7 @@ write_json() {
 	  ($policies | split(" ")) as $order
 	| {kernel: $kernel, accel: $accel, date: $date,
 	   interference: $interference[0],
+	   caller_cost: $caller[0],
 	   syncs: fact("broadcast"; "ops"), rounds: fact("broadcast"; "rounds"),
 	   policies: ($order | map({key: ., value: policy(.)}) | from_entries),
 	   stock: (if fact("stock"; "ops") == null then null else policy("stock") end),
@@ -184,6 +186,7 @@ write_md() {
 	# below are TCG's, context with their caveat.
 	if [ -s "$BENCH/interference.md" ]; then
 		cat "$BENCH/interference.md"
+		[ ! -s "$BENCH/caller-cost.md" ] || cat "$BENCH/caller-cost.md"
 		echo "## Timed under TCG (context: host scheduling shows in every figure below)"
 		echo
 	fi

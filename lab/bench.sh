@@ -15,9 +15,14 @@
 #   4. interference, counted by the emulator (docs/interference.md): the
 #      lab kernel booted with the TCG plugin, both scenarios under every
 #      policy, twice in the nohz_full layout (the second run shows what is
-#      deterministic) and once isolcpus-only, and the stock kernel once:
+#      deterministic) and once isolcpus-only, the stock kernel once, and
+#      the arm64 lab kernel (cross-built without KASAN) once:
 #      interruptions, kernel instructions and their lengths per isolated
-#      CPU (lab/interference-summary.sh).
+#      CPU (lab/interference-summary.sh);
+#   5. the caller's cost, counted by the emulator: the scaling layout at 2,
+#      4 and 8 vCPUs, both scenarios, under the plugin with the lab
+#      kernel's vmlinux: the instructions CPU0 spends in each sync, wait
+#      loops and interrupts left out (lab/caller-cost-summary.sh).
 # Then lab/bench-report.sh writes build/bench/{bench.json,bench.md,*.png}.
 #
 # Environment: QS_BENCH_ROUNDS (5), QS_BENCH_OPS (collapses per policy
@@ -28,7 +33,11 @@
 #   compare; default: the newest release of Debian 12's 6.12 line, fetched
 #   by lab/stock-kernel.sh; "" to leave it out), QS_BENCH_DIR (build/bench),
 #   QS_BENCH_INTERFERENCE_OPS (operations per policy and scenario in the
-#   plugin's boots, 200; 0 leaves them out).
+#   plugin's boots, 200; 0 leaves them out), QS_BENCH_CALLER_OPS
+#   (operations per policy and scenario in the caller's boots, 50; 0
+#   leaves them out), QS_BENCH_CALLER_VCPUS (QS_BENCH_VCPUS),
+#   QS_BENCH_ARM64 (1: the plugin's boot on arm64 too, with an arm64 lab
+#   kernel without KASAN cross-built for it; 0 leaves it out).
 set -euo pipefail
 # shellcheck source=lab/env.sh
 . "$(dirname "$0")/env.sh"
@@ -42,6 +51,9 @@ QS_BENCH_GUP_ROUNDS=${QS_BENCH_GUP_ROUNDS:-1}
 QS_BENCH_STOCK=${QS_BENCH_STOCK-default}
 QS_BENCH_DIR=${QS_BENCH_DIR:-$QS_BUILD/bench}
 QS_BENCH_INTERFERENCE_OPS=${QS_BENCH_INTERFERENCE_OPS:-200}
+QS_BENCH_CALLER_OPS=${QS_BENCH_CALLER_OPS:-50}
+QS_BENCH_ARM64=${QS_BENCH_ARM64:-1}
+QS_BENCH_CALLER_VCPUS=${QS_BENCH_CALLER_VCPUS:-$QS_BENCH_VCPUS}
 POLICIES=broadcast,mm,kernel-state,rcu-exp,rcu,quiet,flush-ipi,quiet-flush
 
 # oslat (Debian's rt-tests) as shipped, with its shared libraries, in the
@@ -71,28 +83,57 @@ boot() {
 }
 
 # interference NAME KERNEL POLICIES LAYOUT: one boot with the TCG plugin
-# (LAYOUT nohz_full or isolcpus), its rows in BENCH_DIR/NAME.json, listed in
-# BENCH_DIR/interference-runs as "NAME LAYOUT FILE".
+# (LAYOUT nohz_full or isolcpus; QS_ARCH's kernel), its rows in
+# BENCH_DIR/NAME.json, listed in BENCH_DIR/interference-runs as "NAME
+# LAYOUT FILE ARCH".
 interference() {
 	local name=$1 kernel=$2 policies=$3 layout=$4 started=$SECONDS nohz=''
 	[ "$layout" = isolcpus ] && nohz=none
 	qs_log "bench: $name: the TCG plugin, $QS_BENCH_INTERFERENCE_OPS operations per policy and scenario ($policies, $layout)"
 	QS_PLUGIN=1 QS_RUN_NAME=bench-$name QS_KERNEL=$kernel QS_POLICIES=$policies \
 		QS_COLLAPSES=$QS_BENCH_INTERFERENCE_OPS QS_TIMEOUT=1800 QS_NOHZ_FULL=$nohz \
-		QS_INITRAMFS=$QS_BUILD/initramfs-bench.cpio.gz \
+		QS_INITRAMFS=${initramfs:-$QS_BUILD/initramfs-bench.cpio.gz} \
 		"$QS_ROOT/lab/vm.sh" interference > "$QS_BENCH_DIR/$name.verdict" ||
 		qs_die "bench: the $name run failed: $(grep '^not ok' "$QS_BENCH_DIR/$name.verdict" | head -n 3 | tr '\n' ' ')(build/runs/$QS_ARCH-bench-$name)"
 	"$QS_ROOT/lab/interference-report.sh" "$QS_BUILD/runs/$QS_ARCH-bench-$name" > "$QS_BENCH_DIR/$name.json"
-	echo "$name $layout $QS_BENCH_DIR/$name.json" >> "$QS_BENCH_DIR/interference-runs"
+	echo "$name $layout $QS_BENCH_DIR/$name.json $QS_ARCH" >> "$QS_BENCH_DIR/interference-runs"
+	qs_log "bench: $name done in $((SECONDS - started)) s"
+}
+
+# The arm64 lab kernel without KASAN (configs/arm64.config + lab, its own
+# object directory: the arm64 suites' kernel is the debug one) and its
+# guest programs; prints the kernel's path.
+arm64_kernel() {
+	local obj=$QS_BUILD/obj-arm64
+	qs_log "bench: the arm64 lab kernel without KASAN ($obj)"
+	QS_ARCH=arm64 QS_CONFIGS=lab QS_OBJ=$obj "$QS_ROOT/lab/config.sh" >&2
+	QS_ARCH=arm64 QS_CONFIGS=lab QS_OBJ=$obj "$QS_ROOT/lab/build.sh" >&2
+	QS_ARCH=arm64 QS_OBJ=$obj QS_INITRAMFS_NAME=initramfs-arm64-bench "$QS_ROOT/lab/initramfs.sh" >&2
+	echo "$obj"
+}
+
+# caller VCPUS: one boot with the TCG plugin and the lab kernel's vmlinux
+# in the scaling layout, its rows in BENCH_DIR/caller-VCPUS.json, listed in
+# BENCH_DIR/caller-runs as "NAME VCPUS FILE".
+caller() {
+	local vcpus=$1 name=caller-$1 started=$SECONDS
+	qs_log "bench: $name: the caller's cost at $vcpus vCPUs, $QS_BENCH_CALLER_OPS operations per policy and scenario"
+	QS_PLUGIN=1 QS_RUN_NAME=bench-$name QS_SMP=$vcpus QS_POLICIES=$POLICIES \
+		QS_COLLAPSES=$QS_BENCH_CALLER_OPS QS_TIMEOUT=1800 \
+		QS_INITRAMFS=$QS_BUILD/initramfs-bench.cpio.gz \
+		"$QS_ROOT/lab/vm.sh" caller-cost > "$QS_BENCH_DIR/$name.verdict" ||
+		qs_die "bench: the $name run failed: $(grep '^not ok' "$QS_BENCH_DIR/$name.verdict" | head -n 3 | tr '\n' ' ')(build/runs/$QS_ARCH-bench-$name)"
+	"$QS_ROOT/lab/interference-report.sh" "$QS_BUILD/runs/$QS_ARCH-bench-$name" > "$QS_BENCH_DIR/$name.json"
+	echo "$name $vcpus $QS_BENCH_DIR/$name.json" >> "$QS_BENCH_DIR/caller-runs"
 	qs_log "bench: $name done in $((SECONDS - started)) s"
 }
 
 main() {
-	local v kernel=$QS_OBJ/arch/x86/boot/bzImage
+	local v obj kernel=$QS_OBJ/arch/x86/boot/bzImage
 	[ -f "$kernel" ] || qs_die "no lab kernel $kernel: run 'make kernel' first"
 	mkdir -p "$QS_BENCH_DIR"
 	: > "$QS_BENCH_DIR/runs"
-	rm -f "$QS_BENCH_DIR"/interference*
+	rm -f "$QS_BENCH_DIR"/interference* "$QS_BENCH_DIR"/caller*
 	QS_INITRAMFS_NAME=initramfs-bench \
 		QS_INITRAMFS_EXTRA="$(oslat_files) $("$QS_ROOT/lab/selftests.sh" gup_test)" \
 		"$QS_ROOT/lab/initramfs.sh"
@@ -115,7 +156,19 @@ main() {
 		interference interference-isolcpus "$kernel" "$POLICIES" isolcpus
 		[ -z "$QS_BENCH_STOCK" ] ||
 			interference interference-stock "$QS_BENCH_STOCK" stock nohz_full
+		if [ "$QS_BENCH_ARM64" = 1 ]; then
+			obj=$(arm64_kernel)
+			QS_ARCH=arm64 QS_OBJ=$obj initramfs=$QS_BUILD/initramfs-arm64-bench.cpio.gz \
+				interference interference-arm64 "$obj/arch/arm64/boot/Image" "$POLICIES" nohz_full
+		fi
 		"$QS_ROOT/lab/interference-summary.sh" "$QS_BENCH_DIR"
+	fi
+	if [ "$QS_BENCH_CALLER_OPS" -gt 0 ]; then
+		: > "$QS_BENCH_DIR/caller-runs"
+		for v in $QS_BENCH_CALLER_VCPUS; do
+			caller "$v"
+		done
+		"$QS_ROOT/lab/caller-cost-summary.sh" "$QS_BENCH_DIR"
 	fi
 	"$QS_ROOT/lab/bench-report.sh" "$QS_BENCH_DIR"
 }

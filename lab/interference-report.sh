@@ -11,7 +11,12 @@
 # and the function-call IPI entries (x86: what /proc/interrupts counts);
 # stretch_insns: per handler (and all), from the stretches' raw lengths:
 # the shortest, the most common (mode, mode_n times), p50, p90, p99, n;
-# per_1k: interruptions and kernel instructions per 1,000 ops.
+# per_1k: interruptions and kernel instructions per 1,000 ops; caller: the
+# syncs this CPU called (where the plugin had lab/plugin-caller.sh's
+# ranges, else null): calls, those it slept in, those with no return seen,
+# the instructions of wait loops and of interrupts left out, and the
+# instructions per measured call (min, mode, p50, p90, p99, max, n), beside
+# the guest's own caller_syncs for the window.
 # Exits 2 if the run has no plugin output, no row, a window the plugin
 # lacks or dropped, or if the guest's windows and the plugin's differ in
 # number (the two count them independently: a mismatch would join the
@@ -40,7 +45,11 @@ FNR == NR {
 	}
 	next
 }
-val("plugin_window") != "" { win[val("scenario") " " val("policy")] = val("plugin_window"); ops[val("scenario") " " val("policy")] = val("ops"); next }
+val("plugin_window") != "" {
+	key = val("scenario") " " val("policy")
+	win[key] = val("plugin_window"); ops[key] = val("ops"); csyncs[key] = val("caller_syncs")
+	next
+}
 val("cpu") != "" && val("role") != "" {
 	key = val("scenario") " " val("policy")
 	if (!(key in win)) next
@@ -66,6 +75,21 @@ val("cpu") != "" && val("role") != "" {
 				val("p50_" cl[i]), val("p90_" cl[i]), val("p99_" cl[i]), val("samples_" cl[i])
 	}
 	printf "},"
+	# The caller'"'"'s side of the syncs this CPU made (plugin version 2 with
+	# lab/plugin-caller.sh'"'"'s ranges: the lab kernel'"'"'s vmlinux).
+	if (val("calls") != "" && val("samples_call") != "") {
+		printf "\"caller\":{\"calls\":%s,\"slept\":%s,\"unended\":%s,\"wait_insns\":%s,\"irq_insns\":%s,", \
+			val("calls"), val("calls_slept"), val("calls_unended"), val("call_wait_insns"), val("call_irq_insns")
+		if (val("samples_call") + 0 == 0)
+			printf "\"insns\":{\"min\":null,\"mode\":null,\"mode_n\":0,\"p50\":null,\"p90\":null,\"p99\":null,\"max\":null,\"n\":0}},"
+		else
+			printf "\"insns\":{\"min\":%s,\"mode\":%s,\"mode_n\":%s,\"p50\":%s,\"p90\":%s,\"p99\":%s,\"max\":%s,\"n\":%s}},", \
+				val("min_call"), val("mode_call"), val("modecount_call"), val("p50_call"), \
+				val("p90_call"), val("p99_call"), val("max_call"), val("samples_call")
+	} else {
+		printf "\"caller\":null,"
+	}
+	printf "\"caller_syncs\":%s,", (csyncs[key] == "" || csyncs[key] < 0) ? "null" : csyncs[key]
 	$0 = line
 	printf "\"cpu\":%s,\"role\":\"%s\",\"sync_ipis\":%s,\"all_ipis\":%s}\n", val("cpu"), val("role"), val("sync_ipis"), val("all_ipis")
 }

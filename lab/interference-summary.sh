@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # make bench's interference figures (docs/interference.md) from the plugin
 # boots lab/bench.sh listed in BENCH_DIR/interference-runs ("NAME LAYOUT
-# FILE", FILE from lab/interference-report.sh):
-#   BENCH_DIR/interference.json  every run's rows; "table": per run,
-#       scenario, policy and isolated CPU role: interruptions and sync IPIs
+# FILE ARCH", FILE from lab/interference-report.sh; ARCH x86_64 if absent):
+#   BENCH_DIR/interference.json  every run's rows; "table": per run (its
+#       arch and layout), scenario, policy and isolated CPU role: interruptions and sync IPIs
 #       per 1,000 operations, kernel instructions per operation, the
 #       median, p99 and longest stretch; "determinism": interference-1
 #       against interference-2, row by row, and the largest relative
@@ -12,7 +12,8 @@
 #       interruption);
 #   BENCH_DIR/interference.md    the tables bench.md leads with;
 #   BENCH_DIR/bench-interference.png  kernel instructions per operation on
-#       each isolated CPU, per policy, log scale (collapse, nohz_full).
+#       each isolated CPU, per policy, log scale (collapse, nohz_full): a
+#       panel for x86_64 (the stock kernel's beside), one for arm64 if run.
 set -euo pipefail
 # shellcheck source=lab/env.sh
 . "$(dirname "$0")/env.sh"
@@ -25,17 +26,18 @@ command -v gnuplot > /dev/null || qs_die "gnuplot is missing: apt-get install gn
 # The tables' and the plot's order of policies: lab/bench.sh's, then stock.
 ORDER='["broadcast", "mm", "kernel-state", "rcu-exp", "rcu", "quiet", "flush-ipi", "quiet-flush", "stock"]'
 
-# {NAME: {layout, rows}} from the list.
+# {NAME: {arch, layout, rows}} from the list.
 runs_json() {
-	local name layout file
-	while read -r name layout file; do
-		jq --arg name "$name" --arg layout "$layout" '{($name): {layout: $layout, rows: .}}' "$file"
+	local name layout file arch
+	while read -r name layout file arch; do
+		jq --arg name "$name" --arg layout "$layout" --arg arch "${arch:-x86_64}" \
+			'{($name): {arch: $arch, layout: $layout, rows: .}}' "$file"
 	done < "$list" | jq -s 'add'
 }
 
 runs_json | jq '
 	def per1k($n; $ops): if $ops > 0 then ($n * 1000 / $ops | round) else null end;
-	def row($run): {run: $run, scenario, policy, role,
+	def row($run; $arch; $layout): {run: $run, arch: $arch, layout: $layout, scenario, policy, role,
 		interruptions_per_1k: per1k(.interruptions; .ops),
 		sync_interruptions_per_1k: per1k(.interruptions_by.sync; .ops),
 		sync_ipis_per_1k: per1k(.sync_ipis; .ops),
@@ -47,7 +49,8 @@ runs_json | jq '
 	. as $runs
 	| {ops: ([.[].rows[0].ops] | max),
 	   runs: $runs,
-	   table: [to_entries[] | .key as $k | .value.rows[] | select(.cpu > 0) | row($k)],
+	   table: [to_entries[] | .key as $k | .value.arch as $a | .value.layout as $l |
+		.value.rows[] | select(.cpu > 0) | row($k; $a; $l)],
 	   determinism: (if .["interference-1"] and .["interference-2"] then
 		# Run 2 joined to run 1 by scenario, policy and CPU, not by position.
 		(.["interference-2"].rows | map({key: "\(.scenario)/\(.policy)/\(.cpu)", value: .}) | from_entries) as $two
@@ -78,7 +81,7 @@ mv "$BENCH/interference.json.tmp" "$BENCH/interference.json"
 	echo "host's speed; whether a timing-dependent event (a tick, two IPIs in one stretch) happens does."
 	echo
 	jq -r --argjson order "$ORDER" '.table | group_by([.run, .scenario])[] |
-		"### \(.[0].run), \(.[0].scenario)\n",
+		"### \(.[0].run) (\(.[0].arch), \(.[0].layout)), \(.[0].scenario)\n",
 		"| policy | idle: interruptions /1k | idle: kernel insns /op | other process: /1k | insns /op | same mm: /1k | insns /op | longest stretch (insns) |",
 		"|---|---|---|---|---|---|---|---|",
 		(group_by(.policy) | sort_by(.[0].policy as $p | $order | index($p))[] |
@@ -89,26 +92,39 @@ mv "$BENCH/interference.json.tmp" "$BENCH/interference.json"
 	echo
 } > "$BENCH/interference.md"
 
-# The plot: collapse, nohz_full, interference-1 and the stock run.
-jq -r --argjson order "$ORDER" '.table | map(select(.scenario == "collapse" and (.run == "interference-1" or .run == "interference-stock")))
-	| group_by(.policy) | sort_by(.[0].policy as $p | $order | index($p))[]
-	| (map({key: .role, value: .kernel_insns_per_op}) | from_entries) as $r
-	| "\(.[0].policy) \([$r.idle, $r["other-process"], $r["same-mm"]] | map(if . == null or . < 1 then 1 else . end) | join(" "))"' \
-	"$BENCH/interference.json" > "$BENCH/interference.dat"
-gnuplot <<-GNUPLOT
-	set terminal pngcairo size 1000,480 font ",10" noenhanced
-	set output "$BENCH/bench-interference.png"
-	set style data histograms
-	set style histogram clustered gap 1
-	set style fill solid 0.8 border -1
-	set logscale y
-	set yrange [1:*]
-	set grid ytics
-	set key above horizontal
-	set xtics rotate by -30
-	set title "Kernel instructions stolen per collapse on each isolated CPU (TCG plugin; 1 = none)"
-	set ylabel "kernel instructions per operation (log)"
-	plot "$BENCH/interference.dat" using 2:xtic(1) title "idle", "" using 3 title "other process", \
-	     "" using 4 title "same mm"
-GNUPLOT
+# The plot: collapse, nohz_full; x86_64's interference-1 and the stock
+# run, and arm64's run in a panel of its own if there is one.
+plot_data() {
+	jq -r --argjson order "$ORDER" --arg runs "$1" '($runs | split(" ")) as $runs |
+		.table | map(select(.scenario == "collapse" and (.run as $r | $runs | index($r))))
+		| group_by(.policy) | sort_by(.[0].policy as $p | $order | index($p))[]
+		| (map({key: .role, value: .kernel_insns_per_op}) | from_entries) as $r
+		| "\(.[0].policy) \([$r.idle, $r["other-process"], $r["same-mm"]] | map(if . == null or . < 1 then 1 else . end) | join(" "))"' \
+		"$BENCH/interference.json"
+}
+plot_data "interference-1 interference-stock" > "$BENCH/interference.dat"
+plot_data interference-arm64 > "$BENCH/interference-arm64.dat"
+panels=1
+[ ! -s "$BENCH/interference-arm64.dat" ] || panels=2
+{
+	echo "set terminal pngcairo size $((panels * 800 + 200)),480 font \",10\" noenhanced"
+	echo "set output \"$BENCH/bench-interference.png\""
+	echo 'set style data histograms'
+	echo 'set style histogram clustered gap 1'
+	echo 'set style fill solid 0.8 border -1'
+	echo 'set logscale y'
+	echo 'set yrange [1:*]'
+	echo 'set grid ytics'
+	echo 'set key below horizontal'
+	echo 'set xtics rotate by -30'
+	echo 'set ylabel "kernel instructions per operation (log)"'
+	echo "set multiplot layout 1,$panels title \"Kernel instructions stolen per collapse on each isolated CPU (TCG plugin; 1 = none)\""
+	echo 'set title "x86_64"'
+	echo "plot \"$BENCH/interference.dat\" using 2:xtic(1) title \"idle\", \"\" using 3 title \"other process\", \"\" using 4 title \"same mm\""
+	if [ "$panels" = 2 ]; then
+		echo 'set title "arm64"'
+		echo "plot \"$BENCH/interference-arm64.dat\" using 2:xtic(1) title \"idle\", \"\" using 3 title \"other process\", \"\" using 4 title \"same mm\""
+	fi
+	echo 'unset multiplot'
+} | gnuplot
 qs_log "bench: $BENCH/interference.json, interference.md, bench-interference.png"

@@ -36,7 +36,9 @@
 #   into build/runs/.../plugin.txt; TCG, nokaslr, and the kernel's
 #   QS_SYSTEM_MAP, default the lab kernel's when QS_KERNEL is the lab
 #   kernel; for any other kernel, or a stub map, lab/kallsyms.sh reads
-#   /proc/kallsyms in a boot of its own).
+#   /proc/kallsyms in a boot of its own; and QS_VMLINUX, default the lab
+#   kernel's on x86_64, from which lab/plugin-caller.sh takes the ranges
+#   that measure the caller's side of each sync).
 set -euo pipefail
 # shellcheck source=lab/env.sh
 . "$(dirname "$0")/env.sh"
@@ -57,6 +59,10 @@ if [ -z "${QS_SYSTEM_MAP:-}" ] && [ "$QS_KERNEL" = "$QS_OBJ/$QS_IMAGE" ]; then
 	QS_SYSTEM_MAP=$QS_OBJ/System.map
 fi
 QS_SYSTEM_MAP=${QS_SYSTEM_MAP:-}
+if [ -z "${QS_VMLINUX:-}" ] && [ "$QS_KERNEL" = "$QS_OBJ/$QS_IMAGE" ] && [ "$QS_ARCH" = x86_64 ]; then
+	QS_VMLINUX=$QS_OBJ/vmlinux
+fi
+QS_VMLINUX=${QS_VMLINUX:-}
 if [ "$QS_PLUGIN" = 1 ]; then
 	# Plugins see TCG's translation only; System.map's addresses hold
 	# only without KASLR.
@@ -232,8 +238,8 @@ judge_control_step() {
 	[ -z "$bad" ] || printf '%s\n' "$bad" >> "$QS_RUN/host-problems"
 }
 
-# QS_PLUGIN=1: the plugin, built for this QEMU, and the handler ranges
-# from the booted kernel's System.map.
+# QS_PLUGIN=1: the plugin, built for this QEMU, the handler ranges from
+# the booted kernel's System.map and, with its vmlinux, the caller's.
 plugin_args() {
 	local so
 	so=$("$QS_ROOT/lab/plugin.sh")
@@ -244,8 +250,12 @@ plugin_args() {
 		"$QS_ROOT/lab/plugin-syms.sh" "$QS_SYSTEM_MAP" > "$QS_RUN/plugin-syms.txt" ||
 			qs_die "no sync callback (tlb_remove_table_smp_sync) in $QS_SYSTEM_MAP"
 	fi
+	if [ -n "$QS_VMLINUX" ]; then
+		"$QS_ROOT/lab/plugin-caller.sh" "$QS_VMLINUX" >> "$QS_RUN/plugin-syms.txt" ||
+			qs_die "no call site of tlb_remove_table_sync_one() in $QS_VMLINUX"
+	fi
 	QEMU_ARGS+=(-plugin "$so,out=$QS_RUN/plugin.txt,syms=$QS_RUN/plugin-syms.txt")
-	qs_log "vm: TCG plugin $(basename "$so"), $(wc -l < "$QS_RUN/plugin-syms.txt") handler ranges"
+	qs_log "vm: TCG plugin $(basename "$so"), $(wc -l < "$QS_RUN/plugin-syms.txt") ranges"
 }
 
 main() {

@@ -7,6 +7,8 @@
 #   collapse        the IPI scenario for every policy (both scenarios),
 #                   KUnit, the debugfs ABI, quietsync-check in the guest;
 #                   build/report/arm64-demo.json
+#   interference    the TCG plugin's counts on arm64 (broadcast and
+#                   quiet-flush, 20 operations a window)
 #   safety-storm    the race stress with tables freed right after a sync
 #                   (7.3: a collapse whose deposited PTE table is zapped at
 #                   once; 6.12: the fault-injected munmap storm through
@@ -60,6 +62,42 @@ else
 fi
 t_expect "arm64-demo.json has both scenarios and four policies" 0 \
 	'"hugetlb-unshare"' cat "$QS_REPORT/arm64-demo.json"
+
+# The TCG plugin on arm64 (docs/interference.md): the counting that make
+# bench does on a non-KASAN arm64 kernel, checked here on this one so that
+# it cannot rot (WFI as the halt, the hint markers, the symbols of an arm64
+# System.map). Counts, not instruction figures (KASAN inflates those):
+# the plugin's calls into the sync callback equal the csd trace's on every
+# CPU; broadcast runs the sync on every isolated CPU once per operation;
+# quiet-flush never on the idle CPU, which executes no kernel instruction
+# at all (arm64's TLB flush is a broadcast instruction: no IPI of any
+# kind), and at most 20 times per 1,000 on the busy ones (the guest's
+# bound). 20 operations per window: about a minute.
+QS_PLUGIN=1 QS_POLICIES=broadcast,quiet-flush QS_COLLAPSES=20 QS_TIMEOUT=900 \
+	QS_RUN_NAME=interference t_guest lab/vm.sh interference
+dir=$QS_BUILD/runs/arm64-interference
+if lab/interference-report.sh "$dir" > "$dir/interference.json"; then
+	t_pass "plugin: counted every window the arm64 guest marked"
+	bad=$(jq -c --argjson cpus "${QS_SMP:-4}" '[
+		(length | select(. != 4 * $cpus) | "\(.) rows, not \(4 * $cpus)"),
+		(.[] | select(.sync_calls != .sync_ipis) | "\(.scenario)/\(.policy)/cpu\(.cpu): plugin \(.sync_calls), trace \(.sync_ipis)"),
+		(.[] | select(.policy == "broadcast" and .cpu > 0 and
+			(.sync_calls * 1000 < 900 * .ops or .interruptions * 1000 < 900 * .ops)) |
+			"\(.scenario)/broadcast/cpu\(.cpu): \(.sync_calls) syncs, \(.interruptions) interruptions in \(.ops)"),
+		(.[] | select(.policy == "quiet-flush" and .cpu > 0 and .sync_calls * 1000 > 20 * .ops) |
+			"\(.scenario)/quiet-flush/cpu\(.cpu): \(.sync_calls) syncs in \(.ops)"),
+		(.[] | select(.policy == "quiet-flush" and .role == "idle" and (.sync_calls > 0 or .kernel_insns > 0)) |
+			"\(.scenario)/quiet-flush/idle: \(.sync_calls) syncs, \(.kernel_insns) kernel instructions")]' \
+		"$dir/interference.json")
+	if [ "$bad" = "[]" ]; then
+		t_pass "plugin: arm64 counts agree with the trace; broadcast interrupts every isolated CPU, quiet-flush leaves the idle one alone"
+	else
+		t_fail "plugin: arm64 counts agree with the trace; broadcast interrupts every isolated CPU, quiet-flush leaves the idle one alone" \
+			"$(cut -c1-300 <<< "$bad")"
+	fi
+else
+	t_fail "plugin: counted every window the arm64 guest marked" "lab/interference-report.sh $dir failed"
+fi
 
 # How CPU0 frees a table right after a sync. 7.3 no longer syncs on the
 # storm's path (a failed batch allocation waits for RCU): there a collapse

@@ -2,7 +2,10 @@
 # A short run of make bench's code, so that it cannot rot: 2 rounds of 25
 # collapses per policy at 4 vCPUs (the order rotated), the stock kernel
 # beside it, the scaling layout at 2 vCPUs, 1 s of oslat and one GUP-fast
-# run per policy and round, the plugin's boots at 10 operations. Every
+# run per policy and round, the plugin's boots at 10 operations (the
+# caller's cost at 2 and 4 vCPUs, so that it has a slope; not the arm64
+# boot, whose kernel would be one more cross build: tests/arm64.sh checks
+# the plugin on arm64's debug kernel). Every
 # guest run must pass its own assertions;
 # then bench.json must hold every figure the issues name for every policy,
 # with its spread over the 2 rounds, the stock column must agree with
@@ -18,7 +21,8 @@ cd "$(dirname "$0")/.."
 dir=$QS_BUILD/bench-check
 rm -rf "$dir"
 if QS_BENCH_DIR=$dir QS_BENCH_ROUNDS=2 QS_BENCH_OPS=25 QS_BENCH_SCALING_OPS=20 QS_BENCH_VCPUS=2 \
-	QS_BENCH_OSLAT_SECONDS=1 QS_BENCH_GUP_ROUNDS=1 QS_BENCH_INTERFERENCE_OPS=10 lab/bench.sh >&2; then
+	QS_BENCH_OSLAT_SECONDS=1 QS_BENCH_GUP_ROUNDS=1 QS_BENCH_INTERFERENCE_OPS=10 \
+	QS_BENCH_CALLER_OPS=10 QS_BENCH_CALLER_VCPUS="2 4" QS_BENCH_ARM64=0 lab/bench.sh >&2; then
 	t_pass "bench: every guest run passed"
 else
 	t_fail "bench: every guest run passed" "lab/bench.sh failed (output above)"
@@ -80,7 +84,41 @@ else
 	t_fail "bench: bench.md leads with the exact interference figures" "$(head -n 3 "$dir/bench.md" | tr '\n' ' ')"
 fi
 
-for png in bench-ipis bench-scaling bench-oslat bench-interference; do
+# The caller's cost: every policy and scenario at 2 and 4 vCPUs; the
+# plugin saw every call the guest counted, each one returned; only the rcu
+# policies sleep (their calls are counted, not measured); the measured
+# calls mostly agree to the instruction (interrupts and wait loops are left
+# out: what remains is the path, the same in every call but for the rare
+# block a fault cuts short, so at least half of them share the count);
+# broadcast's cost grows with the CPUs, quiet-flush's does not where
+# mm_cpumask bounds it (the collapse), and where the rule must look at
+# every CPU (the hugetlb unshare passes no mm) it costs less per CPU than
+# an IPI does.
+bad=$(jq -c '.caller_cost as $c | ($c.table | map({key: "\(.scenario)/\(.policy)/\(.vcpus)", value: .}) | from_entries) as $t | [
+	(["broadcast", "mm", "kernel-state", "rcu-exp", "rcu", "quiet", "flush-ipi", "quiet-flush"][] as $p |
+	 ["collapse", "hugetlb-unshare"][] as $s | [2, 4][] as $v | $t["\($s)/\($p)/\($v)"] as $r |
+	 if $r == null then "\($s)/\($p)/\($v): missing"
+	 elif $r.calls != $r.guest_calls or $r.calls < 10 then "\($s)/\($p)/\($v): plugin \($r.calls) calls, guest \($r.guest_calls)"
+	 elif $r.unended != 0 then "\($s)/\($p)/\($v): \($r.unended) calls without a return"
+	 elif (($p | test("^rcu")) | not) and $r.slept != 0 then "\($s)/\($p)/\($v): \($r.slept) calls slept"
+	 elif $r.slept < $r.calls and ($r.mode_share // 0) < 0.5 then "\($s)/\($p)/\($v): the most common count is \($r.mode_share) of the calls"
+	 else empty end),
+	(if ($t["collapse/broadcast/4"].mode // 0) > ($t["collapse/broadcast/2"].mode // 1e9) then empty
+	 else "broadcast does not grow with the CPUs" end),
+	(if $t["collapse/quiet-flush/4"].mode == $t["collapse/quiet-flush/2"].mode then empty
+	 else "quiet-flush grows with the CPUs in the collapse" end),
+	([$c.fit[] | select(.scenario == "hugetlb-unshare") | {key: .policy, value: .per_added_cpu}] | from_entries) as $f |
+	(if ($f["quiet-flush"] // 1e9) < ($f.broadcast // 0) and ($f.quiet // 1e9) < ($f.broadcast // 0) then empty
+	 else "per added CPU: quiet \($f.quiet), quiet-flush \($f["quiet-flush"]), broadcast \($f.broadcast)" end)]' \
+	"$dir/bench.json" 2>&1 || echo '["bench.json unreadable"]')
+if [ "$bad" = "[]" ]; then
+	t_pass "bench.json: the caller's cost for every policy and scenario at 2 and 4 vCPUs, every call seen, broadcast's growing"
+else
+	t_fail "bench.json: the caller's cost for every policy and scenario at 2 and 4 vCPUs, every call seen, broadcast's growing" \
+		"$(cut -c1-400 <<< "$bad")"
+fi
+
+for png in bench-ipis bench-scaling bench-oslat bench-interference bench-caller; do
 	if [ "$(head -c 4 "$dir/$png.png" 2> /dev/null | od -An -c | tr -d ' ')" = '211PNG' ]; then
 		t_pass "bench: $png.png written"
 	else

@@ -24,10 +24,24 @@
  * instructions but no interruption. Each stretch's length is kept (up to
  * 200,000 per window and vCPU) for exact percentiles.
  *
+ * The caller's side: with "call", "ret" and "wait" lines (lab/plugin-
+ * caller.sh, from the lab kernel's vmlinux), each call of the sync on a
+ * vCPU, from the first instruction of tlb_remove_table_sync_one() or
+ * _flushed() to the first instruction of one of their return sites, is
+ * measured in kernel instructions, leaving out the blocks of the spin-wait
+ * loops (a PAUSE and the branch back to it), whose iterations count the
+ * host's scheduling, not the work, and the interrupts the vCPU took
+ * meanwhile (from an interrupt or exception entry to its IRETQ), which are
+ * not the call's. A call during which the vCPU halted, switched context or
+ * ran user space (it slept: the rcu policies) is counted, not measured.
+ *
  * Arguments: out=FILE (the results, written at exit), syms=FILE (lines
- * "CLASS START END NAME", CLASS sync|flush|tick, or ipi: a function-call
- * IPI's entry point, whose executions are counted (what /proc/interrupts
- * counts), START and END hex).
+ * "KIND START END NAME", START and END hex, KIND: sync|flush|tick, a
+ * handler class; ipi, a function-call IPI's entry point, whose executions
+ * are counted (what /proc/interrupts counts); call, a sync function
+ * (entered at START); ret, a return site of a call to one (at START);
+ * wait, a spin-wait loop; irq, an interrupt or exception entry; switch,
+ * the context switch).
  */
 #include <inttypes.h>
 #include <stdatomic.h>
@@ -41,12 +55,19 @@
 QEMU_PLUGIN_EXPORT int qemu_plugin_version = QEMU_PLUGIN_VERSION;
 
 enum cls { CLS_OTHER, CLS_TICK, CLS_FLUSH, CLS_SYNC, NCLS };
-/* Not a class: a function-call IPI's entry point, counted, not attributed. */
-#define R_IPI NCLS
 static const char *const cls_name[NCLS] = { "other", "tick", "flush", "sync" };
+/*
+ * Ranges that are not a class: a function-call IPI's entry point (counted,
+ * not attributed), a sync function's entry, a return site, a wait loop.
+ */
+enum { R_IPI = NCLS, R_CALL, R_RET, R_WAIT, R_IRQ, R_SWITCH, NKINDS };
+static const char *const kind_name[NKINDS] = { "other", "tick", "flush", "sync", "ipi",
+					       "call", "ret", "wait", "irq", "switch" };
 
 #define MAX_WINDOWS 128
-#define MAX_RANGES 64
+#define MAX_RANGES 1024
+/* Sync calls measured per window and vCPU. */
+#define MAX_CALLS 65536
 #define HIST 32
 /* Stretches kept per window and vCPU for the percentiles (raw, not binned). */
 #define MAX_SAMPLES 200000
@@ -58,6 +79,10 @@ struct counts {
 	uint64_t entries_by[NCLS], insns_by[NCLS], hist[HIST];
 	uint32_t *samples;	/* each stretch: its length, its class in the top bits */
 	size_t nsamples, cap;
+	/* The sync calls this vCPU made: ended, slept in, never ended. */
+	uint64_t calls, calls_slept, calls_unended, call_wait_insns, call_irq_insns;
+	uint32_t *call_insns;	/* each measured call's instructions */
+	size_t ncalls, call_cap;
 };
 
 enum mode { M_NONE, M_USER, M_KERNEL, M_IDLE };
@@ -67,11 +92,15 @@ struct vcpu {
 	int window;		/* the window the current stretch started in, or -1 */
 	uint64_t len;		/* instructions in the current stretch */
 	enum cls cls;		/* its most telling handler so far */
+	/* The sync call in progress on this vCPU, if any. */
+	bool in_call, call_slept;
+	int call_window, call_irq;	/* ... and interrupts nested in it */
+	uint64_t call_insns, call_wait, call_irq_insns;
 };
 
 struct range {
 	uint64_t start, end;
-	enum cls cls;
+	int kind;		/* an enum cls, or R_* */
 };
 
 static struct range ranges[MAX_RANGES];
@@ -89,6 +118,11 @@ static char *out_path;
 #define U_INSNS 0xffffu
 #define U_KERNEL (1u << 16)
 #define U_CLS_SHIFT 17
+#define U_WAIT (1u << 19)	/* a spin-wait loop's block */
+#define U_CALL (1u << 20)	/* begins at a sync function's entry */
+#define U_RET (1u << 21)	/* begins at a return site of one */
+#define U_IRQ (1u << 22)	/* begins at an interrupt or exception entry */
+#define U_SWITCH (1u << 23)	/* begins at the context switch */
 
 static struct counts *at(int window, unsigned int vcpu)
 {
@@ -136,6 +170,60 @@ static void end_stretch(struct vcpu *v, unsigned int vcpu)
 	v->window = -1;
 }
 
+/* Append @x to the array *@a (*@n used of *@cap), growing it up to @max. */
+static void append(uint32_t **a, size_t *n, size_t *cap, size_t max, uint32_t x)
+{
+	if (*n == *cap && *cap < max) {
+		size_t grown = *cap ? 2 * *cap : 256;
+		uint32_t *b;
+
+		if (grown > max)
+			grown = max;
+		b = realloc(*a, grown * sizeof(*b));
+		if (b) {
+			*a = b;
+			*cap = grown;
+		}
+	}
+	if (*n < *cap)
+		(*a)[(*n)++] = x;
+}
+
+/* A return site ran: the sync call in progress, if any, ended. */
+static void end_call(struct vcpu *v, unsigned int vcpu)
+{
+	struct counts *c;
+
+	if (!v->in_call)
+		return;
+	v->in_call = false;
+	if (v->call_window < 0)
+		return;
+	c = at(v->call_window, vcpu);
+	c->calls++;
+	c->call_wait_insns += v->call_wait;
+	c->call_irq_insns += v->call_irq_insns;
+	if (v->call_slept)
+		c->calls_slept++;
+	else
+		append(&c->call_insns, &c->ncalls, &c->call_cap, MAX_CALLS,
+		       (uint32_t)(v->call_insns > S_LEN ? S_LEN : v->call_insns));
+}
+
+/* A sync function's entry ran. A call still open had no return site. */
+static void start_call(struct vcpu *v, unsigned int vcpu, int w)
+{
+	if (v->in_call && v->call_window >= 0)
+		at(v->call_window, vcpu)->calls_unended++;
+	v->in_call = true;
+	v->call_slept = false;
+	v->call_window = w;
+	v->call_insns = 0;
+	v->call_wait = 0;
+	v->call_irq = 0;
+	v->call_irq_insns = 0;
+}
+
 static void tb_exec(unsigned int vcpu, void *udata)
 {
 	uintptr_t u = (uintptr_t)udata;
@@ -147,6 +235,22 @@ static void tb_exec(unsigned int vcpu, void *udata)
 	if ((int)vcpu >= nvcpus)
 		return;
 	v = &vcpus[vcpu];
+	if (u & U_RET)
+		end_call(v, vcpu);
+	if (u & U_CALL)
+		start_call(v, vcpu, w);
+	if (v->in_call) {
+		if (u & U_IRQ)
+			v->call_irq++;
+		if (!(u & U_KERNEL) || (u & U_SWITCH))
+			v->call_slept = true;
+		else if (v->call_irq)
+			v->call_irq_insns += n;
+		else if (u & U_WAIT)
+			v->call_wait += n;
+		else
+			v->call_insns += n;
+	}
 	if (u & U_KERNEL) {
 		if (v->mode != M_KERNEL) {
 			v->mode = M_KERNEL;
@@ -180,6 +284,8 @@ static void going_idle(unsigned int vcpu)
 {
 	if ((int)vcpu >= nvcpus)
 		return;
+	if (vcpus[vcpu].in_call)
+		vcpus[vcpu].call_slept = true;
 	if (vcpus[vcpu].mode == M_KERNEL)
 		end_stretch(&vcpus[vcpu], vcpu);
 	vcpus[vcpu].mode = M_IDLE;
@@ -215,6 +321,22 @@ static void ipi_entry(unsigned int vcpu, void *udata)
 	(void)udata;
 	if ((int)vcpu < nvcpus && w >= 0)
 		at(w, vcpu)->ipi_entries++;
+}
+
+/* An IRETQ ran: an interrupt of the caller's sync call, if any, returned. */
+static void irq_return(unsigned int vcpu, void *udata)
+{
+	(void)udata;
+	if ((int)vcpu < nvcpus && vcpus[vcpu].in_call && vcpus[vcpu].call_irq)
+		vcpus[vcpu].call_irq--;
+}
+
+/* Whether @insn is x86's IRETQ. */
+static bool iretq(const struct qemu_plugin_insn *insn)
+{
+	const uint8_t *data = qemu_plugin_insn_data(insn);
+
+	return !arm64 && qemu_plugin_insn_size(insn) == 2 && data[0] == 0x48 && data[1] == 0xcf;
 }
 
 /* Whether @insn halts the vCPU until an interrupt: x86 HLT, arm64 WFI. */
@@ -277,11 +399,20 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 	if (vaddr >> 63) {
 		u |= U_KERNEL;
 		for (r = 0; r < nranges; r++) {
-			if (vaddr < ranges[r].start || vaddr >= ranges[r].end ||
-			    (int)ranges[r].cls == R_IPI)
+			if (vaddr < ranges[r].start || vaddr >= ranges[r].end)
 				continue;
-			if (ranges[r].cls > cls)
-				cls = ranges[r].cls;
+			if (ranges[r].kind == R_WAIT)
+				u |= U_WAIT;
+			else if (ranges[r].kind == R_CALL && vaddr == ranges[r].start)
+				u |= U_CALL;
+			else if (ranges[r].kind == R_RET && vaddr == ranges[r].start)
+				u |= U_RET;
+			else if (ranges[r].kind == R_IRQ && vaddr == ranges[r].start)
+				u |= U_IRQ;
+			else if (ranges[r].kind == R_SWITCH && vaddr == ranges[r].start)
+				u |= U_SWITCH;
+			else if (ranges[r].kind < NCLS && ranges[r].kind > (int)cls)
+				cls = (enum cls)ranges[r].kind;
 		}
 		u |= (uintptr_t)cls << U_CLS_SHIFT;
 		for (i = 0; i < n; i++) {
@@ -291,13 +422,16 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 			if (halts(insn))
 				qemu_plugin_register_vcpu_insn_exec_cb(insn, halt_insn,
 								       QEMU_PLUGIN_CB_NO_REGS, NULL);
+			if (iretq(insn))
+				qemu_plugin_register_vcpu_insn_exec_cb(insn, irq_return,
+								       QEMU_PLUGIN_CB_NO_REGS, NULL);
 			for (r = 0; r < nranges; r++) {
 				if (at_insn != ranges[r].start)
 					continue;
-				if (ranges[r].cls == CLS_SYNC)
+				if (ranges[r].kind == CLS_SYNC)
 					qemu_plugin_register_vcpu_insn_exec_cb(insn, sync_call,
 									       QEMU_PLUGIN_CB_NO_REGS, NULL);
-				else if ((int)ranges[r].cls == R_IPI)
+				else if (ranges[r].kind == R_IPI)
 					qemu_plugin_register_vcpu_insn_exec_cb(insn, ipi_entry,
 									       QEMU_PLUGIN_CB_NO_REGS, NULL);
 			}
@@ -324,38 +458,41 @@ static int cmp_u32(const void *a, const void *b)
 
 /*
  * " min_NAME=.. mode_NAME=.. modecount_NAME=.. p50_NAME=.. p90_NAME=..
- * p99_NAME=.. samples_NAME=.." over the kept stretches of class @cls
- * (NCLS: all), nearest-rank percentiles.
+ * p99_NAME=.. max_NAME=.. samples_NAME=.." over the @n values of @buf
+ * (sorted here), nearest-rank percentiles.
  */
-static void write_percentiles(FILE *f, const struct counts *k, int cls, uint32_t *buf)
+static void write_stats(FILE *f, const char *name, uint32_t *buf, size_t n)
 {
 	static const int pct[] = { 50, 90, 99 };
-	const char *name = cls == NCLS ? "all" : cls_name[cls];
+	size_t run = 0, best = 0, i;
+	uint32_t mode = 0;
+
+	qsort(buf, n, sizeof(*buf), cmp_u32);
+	/* The shortest and the most common value (the smallest of equals). */
+	for (i = 0; i < n; i++) {
+		run = i && buf[i] == buf[i - 1] ? run + 1 : 1;
+		if (run > best) {
+			best = run;
+			mode = buf[i];
+		}
+	}
+	fprintf(f, " min_%s=%" PRIu32 " mode_%s=%" PRIu32 " modecount_%s=%zu", name,
+		n ? buf[0] : 0, name, mode, name, best);
+	for (i = 0; i < sizeof(pct) / sizeof(pct[0]); i++)
+		fprintf(f, " p%d_%s=%" PRIu32, pct[i], name,
+			n ? buf[(n * (size_t)pct[i] + 99) / 100 - 1] : 0);
+	fprintf(f, " max_%s=%" PRIu32 " samples_%s=%zu", name, n ? buf[n - 1] : 0, name, n);
+}
+
+/* write_stats() over the kept stretches of class @cls (NCLS: all). */
+static void write_percentiles(FILE *f, const struct counts *k, int cls, uint32_t *buf)
+{
 	size_t n = 0, i;
 
 	for (i = 0; i < k->nsamples; i++)
 		if (cls == NCLS || (int)(k->samples[i] >> S_CLS_SHIFT) == cls)
 			buf[n++] = k->samples[i] & S_LEN;
-	qsort(buf, n, sizeof(*buf), cmp_u32);
-	/* The shortest and the most common length (the smallest of equals). */
-	{
-		size_t run = 0, best = 0, j;
-		uint32_t mode = 0;
-
-		for (j = 0; j < n; j++) {
-			run = j && buf[j] == buf[j - 1] ? run + 1 : 1;
-			if (run > best) {
-				best = run;
-				mode = buf[j];
-			}
-		}
-		fprintf(f, " min_%s=%" PRIu32 " mode_%s=%" PRIu32 " modecount_%s=%zu", name,
-			n ? buf[0] : 0, name, mode, name, best);
-	}
-	for (i = 0; i < sizeof(pct) / sizeof(pct[0]); i++)
-		fprintf(f, " p%d_%s=%" PRIu32, pct[i], name,
-			n ? buf[(n * (size_t)pct[i] + 99) / 100 - 1] : 0);
-	fprintf(f, " samples_%s=%zu", name, n);
+	write_stats(f, cls == NCLS ? "all" : cls_name[cls], buf, n);
 }
 
 static void write_results(qemu_plugin_id_t id, void *udata)
@@ -374,7 +511,7 @@ static void write_results(qemu_plugin_id_t id, void *udata)
 		free(buf);
 		return;
 	}
-	fprintf(f, "plugin=qs-interference version=1 vcpus=%d windows=%d dropped_windows=%d\n",
+	fprintf(f, "plugin=qs-interference version=2 vcpus=%d windows=%d dropped_windows=%d\n",
 		nvcpus, windows, atomic_load(&dropped_windows));
 	for (w = 0; w < windows; w++) {
 		for (v = 0; v < nvcpus; v++) {
@@ -390,6 +527,12 @@ static void write_results(qemu_plugin_id_t id, void *udata)
 					k->entries_by[c], cls_name[c], k->insns_by[c]);
 			for (c = 0; c <= NCLS; c++)
 				write_percentiles(f, k, c, buf);
+			fprintf(f, " calls=%" PRIu64 " calls_slept=%" PRIu64 " calls_unended=%" PRIu64
+				" call_wait_insns=%" PRIu64 " call_irq_insns=%" PRIu64,
+				k->calls, k->calls_slept, k->calls_unended, k->call_wait_insns,
+				k->call_irq_insns);
+			memcpy(buf, k->call_insns, k->ncalls * sizeof(*buf));
+			write_stats(f, "call", buf, k->ncalls);
 			fprintf(f, " hist=");
 			for (b = 0; b < HIST; b++)
 				fprintf(f, "%s%" PRIu64, b ? "," : "", k->hist[b]);
@@ -401,35 +544,35 @@ static void write_results(qemu_plugin_id_t id, void *udata)
 }
 
 /*
- * The handler ranges: every line "CLASS START END NAME" with a known class
- * and START < END, at most MAX_RANGES, a sync range among them; anything
- * else is refused (a silent gap would attribute nothing).
+ * The ranges: every line "KIND START END NAME" with a known kind and
+ * START < END, at most MAX_RANGES, a sync range among them, and return
+ * sites if and only if entries; anything else is refused (a silent gap
+ * would attribute nothing, or measure calls that never end).
  */
 static int load_ranges(const char *path)
 {
-	char line[256], cls[16], name[128];
+	char line[256], kind[16], name[128];
 	unsigned long long start, end;
 	FILE *f = fopen(path, "r");
-	bool sync = false;
-	int c;
+	int c, seen[NKINDS] = { 0 };
 
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%15s %llx %llx %127s", cls, &start, &end, name) != 4 ||
+		if (sscanf(line, "%15s %llx %llx %127s", kind, &start, &end, name) != 4 ||
 		    start >= end || nranges == MAX_RANGES)
 			break;
-		for (c = CLS_TICK; c < NCLS && strcmp(cls, cls_name[c]); c++)
+		for (c = CLS_TICK; c < NKINDS && strcmp(kind, kind_name[c]); c++)
 			;
-		if (c == NCLS && strcmp(cls, "ipi"))
+		if (c == NKINDS)
 			break;
 		ranges[nranges].start = start;
 		ranges[nranges].end = end;
-		ranges[nranges].cls = (enum cls)c;
+		ranges[nranges].kind = c;
 		nranges++;
-		sync |= c == CLS_SYNC;
+		seen[c]++;
 	}
-	c = feof(f) && sync ? 0 : -1;
+	c = feof(f) && seen[CLS_SYNC] && !seen[R_CALL] == !seen[R_RET] ? 0 : -1;
 	fclose(f);
 	return c;
 }
