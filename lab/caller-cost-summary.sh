@@ -64,7 +64,7 @@ mv "$BENCH/caller-cost.json.tmp" "$BENCH/caller-cost.json"
 		(group_by(.policy) | sort_by(.[0].policy as $p | $order | index($p))[] |
 			(map({key: "\(.vcpus)", value: .}) | from_entries) as $r | .[0] as $x |
 			([$fit[] | select(.scenario == $x.scenario and .policy == $x.policy)][0]) as $f |
-			"| \($x.policy) | \($v | map($r["\(.)"] | if . == null then "-" elif .mode == null then "slept (\(.slept) of \(.calls))" else "\(.mode)" end) | join(" | ")) | \($f.per_added_cpu // "-") |"),
+			"| \($x.policy) | \($v | map($r["\(.)"] | if . == null then "-" elif .mode != null then "\(.mode)" elif .slept > 0 and .slept == .calls then "slept (\(.slept) of \(.calls))" else "- (\(.calls) calls, \(.slept) slept, \(.unended) unended)" end) | join(" | ")) | \($f.per_added_cpu // "-") |"),
 		""' "$BENCH/caller-cost.json"
 } > "$BENCH/caller-cost.md"
 

@@ -40,8 +40,9 @@
  * handler class; ipi, a function-call IPI's entry point, whose executions
  * are counted (what /proc/interrupts counts); call, a sync function
  * (entered at START); ret, a return site of a call to one (at START);
- * wait, a spin-wait loop; irq, an interrupt or exception entry; switch,
- * the context switch).
+ * wait, a spin-wait loop; irq, an interrupt or exception entry (a block
+ * beginning in the range enters one); iret, an interrupt return's IRETQ;
+ * switch, the context switch).
  */
 #include <inttypes.h>
 #include <stdatomic.h>
@@ -50,6 +51,7 @@
 #include <string.h>
 
 #include "qemu-plugin-7.2.h"
+#include "stats.h"
 #include "window_mark.h"
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_version = QEMU_PLUGIN_VERSION;
@@ -60,15 +62,14 @@ static const char *const cls_name[NCLS] = { "other", "tick", "flush", "sync" };
  * Ranges that are not a class: a function-call IPI's entry point (counted,
  * not attributed), a sync function's entry, a return site, a wait loop.
  */
-enum { R_IPI = NCLS, R_CALL, R_RET, R_WAIT, R_IRQ, R_SWITCH, NKINDS };
-static const char *const kind_name[NKINDS] = { "other", "tick", "flush", "sync", "ipi",
-					       "call", "ret", "wait", "irq", "switch" };
+enum { R_IPI = NCLS, R_CALL, R_RET, R_WAIT, R_IRQ, R_IRET, R_SWITCH, NKINDS };
+static const char *const kind_name[NKINDS] = { "other", "tick", "flush", "sync", "ipi", "call",
+					       "ret", "wait", "irq", "iret", "switch" };
 
 #define MAX_WINDOWS 128
 #define MAX_RANGES 1024
 /* Sync calls measured per window and vCPU. */
 #define MAX_CALLS 65536
-#define HIST 32
 /* Stretches kept per window and vCPU for the percentiles (raw, not binned). */
 #define MAX_SAMPLES 200000
 #define S_LEN ((1u << 30) - 1)
@@ -76,7 +77,7 @@ static const char *const kind_name[NKINDS] = { "other", "tick", "flush", "sync",
 
 struct counts {
 	uint64_t kernel_insns, user_insns, entries, longest, sync_calls, ipi_entries;
-	uint64_t entries_by[NCLS], insns_by[NCLS], hist[HIST];
+	uint64_t entries_by[NCLS], insns_by[NCLS], hist[QS_HIST];
 	uint32_t *samples;	/* each stretch: its length, its class in the top bits */
 	size_t nsamples, cap;
 	/* The sync calls this vCPU made: ended, slept in, never ended. */
@@ -93,7 +94,7 @@ struct vcpu {
 	uint64_t len;		/* instructions in the current stretch */
 	enum cls cls;		/* its most telling handler so far */
 	/* The sync call in progress on this vCPU, if any. */
-	bool in_call, call_slept;
+	bool in_call;
 	int call_window, call_irq;	/* ... and interrupts nested in it */
 	uint64_t call_insns, call_wait, call_irq_insns;
 };
@@ -112,6 +113,7 @@ static atomic_int open_window = -1;
 static atomic_int nwindows;
 static atomic_int dropped_windows;
 static bool arm64;
+static bool callers;	/* the syms file has the caller's ranges */
 static char *out_path;
 
 /* A block's facts, packed into its callback's user data. */
@@ -129,17 +131,6 @@ static struct counts *at(int window, unsigned int vcpu)
 	return &counts[(size_t)window * (size_t)nvcpus + vcpu];
 }
 
-static int log2_bucket(uint64_t n)
-{
-	int b = 0;
-
-	while (n > 1 && b < HIST - 1) {
-		n >>= 1;
-		b++;
-	}
-	return b;
-}
-
 static void end_stretch(struct vcpu *v, unsigned int vcpu)
 {
 	struct counts *c;
@@ -149,44 +140,12 @@ static void end_stretch(struct vcpu *v, unsigned int vcpu)
 	c = at(v->window, vcpu);
 	if (v->len > c->longest)
 		c->longest = v->len;
-	c->hist[log2_bucket(v->len)]++;
+	c->hist[qs_log2_bucket(v->len)]++;
 	c->entries_by[v->cls]++;
 	c->insns_by[v->cls] += v->len;
-	if (c->nsamples == c->cap && c->cap < MAX_SAMPLES) {
-		size_t cap = c->cap ? 2 * c->cap : 256;
-
-		if (cap > MAX_SAMPLES)
-			cap = MAX_SAMPLES;
-		uint32_t *s = realloc(c->samples, cap * sizeof(*s));
-
-		if (s) {
-			c->samples = s;
-			c->cap = cap;
-		}
-	}
-	if (c->nsamples < c->cap)
-		c->samples[c->nsamples++] = (uint32_t)(v->len > S_LEN ? S_LEN : v->len) |
-					    ((uint32_t)v->cls << S_CLS_SHIFT);
+	qs_append(&c->samples, &c->nsamples, &c->cap, MAX_SAMPLES,
+		  (uint32_t)(v->len > S_LEN ? S_LEN : v->len) | ((uint32_t)v->cls << S_CLS_SHIFT));
 	v->window = -1;
-}
-
-/* Append @x to the array *@a (*@n used of *@cap), growing it up to @max. */
-static void append(uint32_t **a, size_t *n, size_t *cap, size_t max, uint32_t x)
-{
-	if (*n == *cap && *cap < max) {
-		size_t grown = *cap ? 2 * *cap : 256;
-		uint32_t *b;
-
-		if (grown > max)
-			grown = max;
-		b = realloc(*a, grown * sizeof(*b));
-		if (b) {
-			*a = b;
-			*cap = grown;
-		}
-	}
-	if (*n < *cap)
-		(*a)[(*n)++] = x;
 }
 
 /* A return site ran: the sync call in progress, if any, ended. */
@@ -203,11 +162,23 @@ static void end_call(struct vcpu *v, unsigned int vcpu)
 	c->calls++;
 	c->call_wait_insns += v->call_wait;
 	c->call_irq_insns += v->call_irq_insns;
-	if (v->call_slept)
-		c->calls_slept++;
-	else
-		append(&c->call_insns, &c->ncalls, &c->call_cap, MAX_CALLS,
-		       (uint32_t)(v->call_insns > S_LEN ? S_LEN : v->call_insns));
+	qs_append(&c->call_insns, &c->ncalls, &c->call_cap, MAX_CALLS,
+		  (uint32_t)(v->call_insns > S_LEN ? S_LEN : v->call_insns));
+}
+
+/*
+ * The vCPU halted, switched context or ran user space in a call: the
+ * caller slept. The call is counted, not measured, and closed here: what
+ * the vCPU runs meanwhile is not the call's, and its return, perhaps on
+ * another vCPU, finds no call open.
+ */
+static void sleep_call(struct vcpu *v, unsigned int vcpu)
+{
+	v->in_call = false;
+	if (v->call_window >= 0) {
+		at(v->call_window, vcpu)->calls++;
+		at(v->call_window, vcpu)->calls_slept++;
+	}
 }
 
 /* A sync function's entry ran. A call still open had no return site. */
@@ -216,7 +187,6 @@ static void start_call(struct vcpu *v, unsigned int vcpu, int w)
 	if (v->in_call && v->call_window >= 0)
 		at(v->call_window, vcpu)->calls_unended++;
 	v->in_call = true;
-	v->call_slept = false;
 	v->call_window = w;
 	v->call_insns = 0;
 	v->call_wait = 0;
@@ -239,12 +209,12 @@ static void tb_exec(unsigned int vcpu, void *udata)
 		end_call(v, vcpu);
 	if (u & U_CALL)
 		start_call(v, vcpu, w);
+	if (v->in_call && (!(u & U_KERNEL) || (u & U_SWITCH)))
+		sleep_call(v, vcpu);
 	if (v->in_call) {
 		if (u & U_IRQ)
 			v->call_irq++;
-		if (!(u & U_KERNEL) || (u & U_SWITCH))
-			v->call_slept = true;
-		else if (v->call_irq)
+		if (v->call_irq)
 			v->call_irq_insns += n;
 		else if (u & U_WAIT)
 			v->call_wait += n;
@@ -285,7 +255,7 @@ static void going_idle(unsigned int vcpu)
 	if ((int)vcpu >= nvcpus)
 		return;
 	if (vcpus[vcpu].in_call)
-		vcpus[vcpu].call_slept = true;
+		sleep_call(&vcpus[vcpu], vcpu);
 	if (vcpus[vcpu].mode == M_KERNEL)
 		end_stretch(&vcpus[vcpu], vcpu);
 	vcpus[vcpu].mode = M_IDLE;
@@ -323,20 +293,15 @@ static void ipi_entry(unsigned int vcpu, void *udata)
 		at(w, vcpu)->ipi_entries++;
 }
 
-/* An IRETQ ran: an interrupt of the caller's sync call, if any, returned. */
+/*
+ * An interrupt return's IRETQ ran (not any IRETQ: sync_core() and others
+ * IRET to themselves): an interrupt of the caller's sync call returned.
+ */
 static void irq_return(unsigned int vcpu, void *udata)
 {
 	(void)udata;
 	if ((int)vcpu < nvcpus && vcpus[vcpu].in_call && vcpus[vcpu].call_irq)
 		vcpus[vcpu].call_irq--;
-}
-
-/* Whether @insn is x86's IRETQ. */
-static bool iretq(const struct qemu_plugin_insn *insn)
-{
-	const uint8_t *data = qemu_plugin_insn_data(insn);
-
-	return !arm64 && qemu_plugin_insn_size(insn) == 2 && data[0] == 0x48 && data[1] == 0xcf;
 }
 
 /* Whether @insn halts the vCPU until an interrupt: x86 HLT, arm64 WFI. */
@@ -407,8 +372,8 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 				u |= U_CALL;
 			else if (ranges[r].kind == R_RET && vaddr == ranges[r].start)
 				u |= U_RET;
-			else if (ranges[r].kind == R_IRQ && vaddr == ranges[r].start)
-				u |= U_IRQ;
+			else if (ranges[r].kind == R_IRQ)
+				u |= U_IRQ;	/* an entry, or a block of a stub table */
 			else if (ranges[r].kind == R_SWITCH && vaddr == ranges[r].start)
 				u |= U_SWITCH;
 			else if (ranges[r].kind < NCLS && ranges[r].kind > (int)cls)
@@ -422,9 +387,6 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 			if (halts(insn))
 				qemu_plugin_register_vcpu_insn_exec_cb(insn, halt_insn,
 								       QEMU_PLUGIN_CB_NO_REGS, NULL);
-			if (iretq(insn))
-				qemu_plugin_register_vcpu_insn_exec_cb(insn, irq_return,
-								       QEMU_PLUGIN_CB_NO_REGS, NULL);
 			for (r = 0; r < nranges; r++) {
 				if (at_insn != ranges[r].start)
 					continue;
@@ -433,6 +395,9 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 									       QEMU_PLUGIN_CB_NO_REGS, NULL);
 				else if (ranges[r].kind == R_IPI)
 					qemu_plugin_register_vcpu_insn_exec_cb(insn, ipi_entry,
+									       QEMU_PLUGIN_CB_NO_REGS, NULL);
+				else if (ranges[r].kind == R_IRET)
+					qemu_plugin_register_vcpu_insn_exec_cb(insn, irq_return,
 									       QEMU_PLUGIN_CB_NO_REGS, NULL);
 			}
 		}
@@ -449,41 +414,6 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 	qemu_plugin_register_vcpu_tb_exec_cb(tb, tb_exec, QEMU_PLUGIN_CB_NO_REGS, (void *)u);
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/*
- * " min_NAME=.. mode_NAME=.. modecount_NAME=.. p50_NAME=.. p90_NAME=..
- * p99_NAME=.. max_NAME=.. samples_NAME=.." over the @n values of @buf
- * (sorted here), nearest-rank percentiles.
- */
-static void write_stats(FILE *f, const char *name, uint32_t *buf, size_t n)
-{
-	static const int pct[] = { 50, 90, 99 };
-	size_t run = 0, best = 0, i;
-	uint32_t mode = 0;
-
-	qsort(buf, n, sizeof(*buf), cmp_u32);
-	/* The shortest and the most common value (the smallest of equals). */
-	for (i = 0; i < n; i++) {
-		run = i && buf[i] == buf[i - 1] ? run + 1 : 1;
-		if (run > best) {
-			best = run;
-			mode = buf[i];
-		}
-	}
-	fprintf(f, " min_%s=%" PRIu32 " mode_%s=%" PRIu32 " modecount_%s=%zu", name,
-		n ? buf[0] : 0, name, mode, name, best);
-	for (i = 0; i < sizeof(pct) / sizeof(pct[0]); i++)
-		fprintf(f, " p%d_%s=%" PRIu32, pct[i], name,
-			n ? buf[(n * (size_t)pct[i] + 99) / 100 - 1] : 0);
-	fprintf(f, " max_%s=%" PRIu32 " samples_%s=%zu", name, n ? buf[n - 1] : 0, name, n);
-}
-
 /* write_stats() over the kept stretches of class @cls (NCLS: all). */
 static void write_percentiles(FILE *f, const struct counts *k, int cls, uint32_t *buf)
 {
@@ -492,7 +422,7 @@ static void write_percentiles(FILE *f, const struct counts *k, int cls, uint32_t
 	for (i = 0; i < k->nsamples; i++)
 		if (cls == NCLS || (int)(k->samples[i] >> S_CLS_SHIFT) == cls)
 			buf[n++] = k->samples[i] & S_LEN;
-	write_stats(f, cls == NCLS ? "all" : cls_name[cls], buf, n);
+	qs_write_stats(f, cls == NCLS ? "all" : cls_name[cls], buf, n);
 }
 
 static void write_results(qemu_plugin_id_t id, void *udata)
@@ -527,14 +457,18 @@ static void write_results(qemu_plugin_id_t id, void *udata)
 					k->entries_by[c], cls_name[c], k->insns_by[c]);
 			for (c = 0; c <= NCLS; c++)
 				write_percentiles(f, k, c, buf);
-			fprintf(f, " calls=%" PRIu64 " calls_slept=%" PRIu64 " calls_unended=%" PRIu64
-				" call_wait_insns=%" PRIu64 " call_irq_insns=%" PRIu64,
-				k->calls, k->calls_slept, k->calls_unended, k->call_wait_insns,
-				k->call_irq_insns);
-			memcpy(buf, k->call_insns, k->ncalls * sizeof(*buf));
-			write_stats(f, "call", buf, k->ncalls);
+			if (callers) {
+				fprintf(f, " calls=%" PRIu64 " calls_slept=%" PRIu64
+					" calls_unended=%" PRIu64 " call_wait_insns=%" PRIu64
+					" call_irq_insns=%" PRIu64,
+					k->calls, k->calls_slept, k->calls_unended,
+					k->call_wait_insns, k->call_irq_insns);
+				if (k->ncalls)
+					memcpy(buf, k->call_insns, k->ncalls * sizeof(*buf));
+				qs_write_stats(f, "call", buf, k->ncalls);
+			}
 			fprintf(f, " hist=");
-			for (b = 0; b < HIST; b++)
+			for (b = 0; b < QS_HIST; b++)
 				fprintf(f, "%s%" PRIu64, b ? "," : "", k->hist[b]);
 			fputc('\n', f);
 		}
@@ -573,6 +507,7 @@ static int load_ranges(const char *path)
 		seen[c]++;
 	}
 	c = feof(f) && seen[CLS_SYNC] && !seen[R_CALL] == !seen[R_RET] ? 0 : -1;
+	callers = seen[R_CALL];
 	fclose(f);
 	return c;
 }
