@@ -118,7 +118,7 @@ panels=1
 	echo 'set key below horizontal'
 	echo 'set xtics rotate by -30'
 	echo 'set ylabel "kernel instructions per operation (log)"'
-	echo "set multiplot layout 1,$panels title \"Kernel instructions stolen per collapse on each isolated CPU (TCG plugin; 1 = none)\""
+	echo "set multiplot layout 1,$panels title \"Kernel instructions stolen per collapse on each isolated CPU, every handler, ticks included (TCG plugin; 1 = none)\""
 	echo 'set title "x86_64"'
 	echo "plot \"$BENCH/interference.dat\" using 2:xtic(1) title \"idle\", \"\" using 3 title \"other process\", \"\" using 4 title \"same mm\""
 	if [ "$panels" = 2 ]; then
