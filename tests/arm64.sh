@@ -78,7 +78,9 @@ QS_PLUGIN=1 QS_POLICIES=broadcast,quiet-flush QS_COLLAPSES=20 QS_TIMEOUT=900 \
 dir=$QS_BUILD/runs/arm64-interference
 if lab/interference-report.sh "$dir" > "$dir/interference.json"; then
 	t_pass "plugin: counted every window the arm64 guest marked"
-	bad=$(jq -c --argjson cpus "${QS_SMP:-4}" '[
+	# shellcheck disable=SC2016 # a jq program, not shell
+	t_none "plugin: arm64 counts agree with the trace; broadcast interrupts every isolated CPU, quiet-flush leaves the idle one alone" \
+		"$dir/interference.json" '[
 		(length | select(. != 4 * $cpus) | "\(.) rows, not \(4 * $cpus)"),
 		(.[] | select(.sync_calls != .sync_ipis) | "\(.scenario)/\(.policy)/cpu\(.cpu): plugin \(.sync_calls), trace \(.sync_ipis)"),
 		(.[] | select(.policy == "broadcast" and .cpu > 0 and
@@ -88,13 +90,7 @@ if lab/interference-report.sh "$dir" > "$dir/interference.json"; then
 			"\(.scenario)/quiet-flush/cpu\(.cpu): \(.sync_calls) syncs in \(.ops)"),
 		(.[] | select(.policy == "quiet-flush" and .role == "idle" and (.sync_calls > 0 or .kernel_insns > 0)) |
 			"\(.scenario)/quiet-flush/idle: \(.sync_calls) syncs, \(.kernel_insns) kernel instructions")]' \
-		"$dir/interference.json")
-	if [ "$bad" = "[]" ]; then
-		t_pass "plugin: arm64 counts agree with the trace; broadcast interrupts every isolated CPU, quiet-flush leaves the idle one alone"
-	else
-		t_fail "plugin: arm64 counts agree with the trace; broadcast interrupts every isolated CPU, quiet-flush leaves the idle one alone" \
-			"$(cut -c1-300 <<< "$bad")"
-	fi
+		--argjson cpus "${QS_SMP:-4}"
 else
 	t_fail "plugin: counted every window the arm64 guest marked" "lab/interference-report.sh $dir failed"
 fi

@@ -84,13 +84,7 @@ jq -n --arg kernel "$(cat "$QS_OBJ/include/config/kernel.release" 2> /dev/null |
 # check NAME JQ_FILTER: the filter, on the report, yields the offending rows
 # (an empty array passes).
 check() {
-	local bad
-	bad=$(jq -c "$2" "$report")
-	if [ "$bad" = "[]" ]; then
-		t_pass "$1"
-	else
-		t_fail "$1" "$(cut -c1-300 <<< "$bad")"
-	fi
+	t_none "$1" "$report" "$2"
 }
 
 # Every row there (a report of no rows, or half a run, must not pass the

@@ -32,6 +32,20 @@ t_expect() {
 	fi
 }
 
+# t_none NAME FILE FILTER [JQ_OPTION...]: jq's FILTER on the JSON FILE
+# yields an array of what is wrong; the result passes only if it is empty
+# (a FILE or FILTER jq cannot read fails it).
+t_none() {
+	local name=$1 file=$2 filter=$3 bad
+	shift 3
+	bad=$(jq -c "$@" "$filter" "$file" 2>&1) || bad="jq failed on $file: $bad"
+	if [ "$bad" = "[]" ]; then
+		t_pass "$name"
+	else
+		t_fail "$name" "$(cut -c1-400 <<< "$bad")"
+	fi
+}
+
 # t_step NAME CMD...: CMD (its output to stderr) is one result; the suite
 # stops at a failed step, as everything after it depends on it.
 t_step() {
