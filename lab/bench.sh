@@ -16,7 +16,7 @@
 #      lab kernel booted with the TCG plugin, both scenarios under every
 #      policy, twice in the nohz_full layout (the second run shows what is
 #      deterministic) and once isolcpus-only, the stock kernel once, and
-#      the arm64 lab kernel (cross-built without KASAN) once:
+#      the arm64 lab kernel (cross-built without KASAN) in both layouts:
 #      interruptions, kernel instructions and their lengths per isolated
 #      CPU (lab/interference-summary.sh);
 #   5. the caller's cost, counted by the emulator: the scaling layout at 2,
@@ -160,6 +160,8 @@ main() {
 			obj=$(arm64_kernel)
 			QS_ARCH=arm64 QS_OBJ=$obj initramfs=$QS_BUILD/initramfs-arm64-bench.cpio.gz \
 				interference interference-arm64 "$obj/arch/arm64/boot/Image" "$POLICIES" nohz_full
+			QS_ARCH=arm64 QS_OBJ=$obj initramfs=$QS_BUILD/initramfs-arm64-bench.cpio.gz \
+				interference interference-arm64-isolcpus "$obj/arch/arm64/boot/Image" "$POLICIES" isolcpus
 		fi
 		"$QS_ROOT/lab/interference-summary.sh" "$QS_BENCH_DIR"
 	fi
