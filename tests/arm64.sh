@@ -68,7 +68,10 @@ t_expect "arm64-demo.json has both scenarios and four policies" 0 \
 # it cannot rot (WFI as the halt, the hint markers, the symbols of an arm64
 # System.map). Counts, not instruction figures (KASAN inflates those):
 # the plugin's calls into the sync callback equal the csd trace's on every
-# CPU; broadcast runs the sync on every isolated CPU once per operation;
+# CPU; broadcast runs the sync on every isolated CPU once per operation,
+# each a wake-up of its own on the idle CPU (on a busy one two may share
+# an interruption if the host deschedules its vCPU: at least half there,
+# as tests/interference.sh);
 # quiet-flush never on the idle CPU, which executes no kernel instruction
 # at all (arm64's TLB flush is a broadcast instruction: no IPI of any
 # kind), and at most 20 times per 1,000 on the busy ones (the guest's
@@ -84,8 +87,9 @@ if lab/interference-report.sh "$dir" > "$dir/interference.json"; then
 		(length | select(. != 4 * $cpus) | "\(.) rows, not \(4 * $cpus)"),
 		(.[] | select(.sync_calls != .sync_ipis) | "\(.scenario)/\(.policy)/cpu\(.cpu): plugin \(.sync_calls), trace \(.sync_ipis)"),
 		(.[] | select(.policy == "broadcast" and .cpu > 0 and
-			(.sync_calls * 1000 < 900 * .ops or .interruptions * 1000 < 900 * .ops)) |
-			"\(.scenario)/broadcast/cpu\(.cpu): \(.sync_calls) syncs, \(.interruptions) interruptions in \(.ops)"),
+			(.sync_calls * 1000 < 900 * .ops or
+			 .interruptions_by.sync * 1000 < (if .role == "idle" then 900 else 500 end) * .ops)) |
+			"\(.scenario)/broadcast/cpu\(.cpu): \(.sync_calls) syncs, \(.interruptions_by.sync) sync interruptions in \(.ops)"),
 		(.[] | select(.policy == "quiet-flush" and .cpu > 0 and .sync_calls * 1000 > 20 * .ops) |
 			"\(.scenario)/quiet-flush/cpu\(.cpu): \(.sync_calls) syncs in \(.ops)"),
 		(.[] | select(.policy == "quiet-flush" and .role == "idle" and (.sync_calls > 0 or .kernel_insns > 0)) |

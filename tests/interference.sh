@@ -8,8 +8,10 @@
 #     of every window, its count of function-call IPI entries equals
 #     /proc/interrupts' CAL on the idle and other-process CPUs, and every
 #     interruption of the idle CPU began with such an IPI;
-#   - broadcast interrupts every isolated CPU about once per operation
-#     (>= 900 per 1,000, the guest's own bound); quiet-flush never runs the
+#   - broadcast runs the sync on every isolated CPU about once per
+#     operation (>= 900 per 1,000, the guest's own bound), each a wake-up
+#     of its own on the idle CPU (two may share one interruption of a busy
+#     CPU whose vCPU the host descheduled: >= 500 there); quiet-flush never runs the
 #     sync on the idle CPU and leaves it with no kernel instruction at all,
 #     runs it at most 20 times per 1,000 on the busy ones (the guest's
 #     bound: one in the kernel at that moment is rightly waited for), and
@@ -112,8 +114,16 @@ check "idle CPU: every interruption began with a function-call IPI (interruption
 	'[.runs[][] | select(.role == "idle" and .interruptions > .all_ipis) | "\(.scenario)/\(.policy): plugin \(.interruptions), CAL \(.all_ipis)"]'
 check "broadcast: every isolated CPU runs the sync >= 900 times per 1,000 operations" \
 	'[.runs[][] | select(.policy == "broadcast" and .cpu > 0 and .sync_calls * 1000 < 900 * .ops) | "\(.scenario)/cpu\(.cpu): \(.sync_calls) of \(.ops)"]'
-check "broadcast: every isolated CPU is interrupted >= 900 times per 1,000 operations" \
-	'[.runs[][] | select(.policy == "broadcast" and .cpu > 0 and .interruptions * 1000 < 900 * .ops) | "\(.scenario)/cpu\(.cpu): \(.interruptions) of \(.ops)"]'
+# The idle CPU halts between operations: each sync IPI is a wake-up of its
+# own. A busy CPU may not have returned to user space when the next sync
+# comes, if the host deschedules its vCPU across an operation: two syncs,
+# one interruption (44 interruptions for 50 syncs once, under load,
+# 2026-12-07); the count of syncs it ran is asserted above, and half of
+# them as interruptions of their own is the bound here.
+check "broadcast: the idle CPU is interrupted by the sync >= 900 times per 1,000 operations, the busy ones >= 500" \
+	'[.runs[][] | select(.policy == "broadcast" and .cpu > 0 and
+		.interruptions_by.sync * 1000 < (if .role == "idle" then 900 else 500 end) * .ops) |
+		"\(.scenario)/cpu\(.cpu) (\(.role)): \(.interruptions_by.sync) of \(.ops)"]'
 # A busy CPU that happens to be in the kernel (a tick) when the sync reads
 # its state is watched by RCU and rightly waited for: 1 of 50 once
 # (2026-12-07); the guest's own bound for quiet-flush is 20 per 1,000.
