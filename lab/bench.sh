@@ -54,7 +54,7 @@ QS_BENCH_INTERFERENCE_OPS=${QS_BENCH_INTERFERENCE_OPS:-200}
 QS_BENCH_CALLER_OPS=${QS_BENCH_CALLER_OPS:-50}
 QS_BENCH_ARM64=${QS_BENCH_ARM64:-1}
 QS_BENCH_CALLER_VCPUS=${QS_BENCH_CALLER_VCPUS:-$QS_BENCH_VCPUS}
-POLICIES=broadcast,mm,kernel-state,rcu-exp,rcu,quiet,flush-ipi,quiet-flush
+POLICIES=$QS_LAB_POLICIES
 
 # oslat (Debian's rt-tests) as shipped, with its shared libraries, in the
 # initramfs: "SOURCE:/path/in/guest" items.

@@ -22,7 +22,8 @@ list=$BENCH/caller-runs
 [ -s "$list" ] || qs_die "no caller-cost runs listed in $list"
 command -v gnuplot > /dev/null || qs_die "gnuplot is missing: apt-get install gnuplot-nox"
 
-ORDER='["broadcast", "mm", "kernel-state", "rcu-exp", "rcu", "quiet", "flush-ipi", "quiet-flush"]'
+# The policies' order: lab/bench.sh's.
+ORDER=$(jq -cn --arg p "$QS_LAB_POLICIES" '$p | split(",")')
 
 while read -r name vcpus file; do
 	jq --arg name "$name" --argjson vcpus "$vcpus" \
@@ -71,7 +72,7 @@ mv "$BENCH/caller-cost.json.tmp" "$BENCH/caller-cost.json"
 # The plot: a data block per scenario and policy (gnuplot's index).
 plot=""
 for scenario in collapse hugetlb-unshare; do
-	for policy in $(jq -r '.[]' <<< "$ORDER"); do
+	for policy in ${QS_LAB_POLICIES//,/ }; do
 		jq -r --arg s "$scenario" --arg p "$policy" \
 			'.table[] | select(.scenario == $s and .policy == $p and .mode != null) | "\(.vcpus) \(.mode)"' \
 			"$BENCH/caller-cost.json" > "$BENCH/caller-$scenario-$policy.dat"
@@ -93,7 +94,7 @@ done
 		echo "set title \"$scenario\""
 		printf 'plot '
 		# A policy keeps its colour in both panels: its place in ORDER.
-		awk -F'|' -v s="$scenario" -v order="$(jq -r 'join(" ")' <<< "$ORDER")" '
+		awk -F'|' -v s="$scenario" -v order="${QS_LAB_POLICIES//,/ }" '
 			BEGIN { n = split(order, o, " "); for (i = 1; i <= n; i++) lt[o[i]] = i }
 			$1 == s { printf "%s\"%s\" using 1:2 with linespoints lt %d title \"%s\"", k++ ? ", " : "", $3, lt[$2], $2 }
 			END { print "" }' <<< "$plot"

@@ -89,6 +89,10 @@ x86_64)
 	;;
 esac
 
+# The lab queue's evaluation policies (patches/linux-*-lab), in the order
+# make bench runs them and its tables and plots show them.
+QS_LAB_POLICIES=broadcast,mm,kernel-state,rcu-exp,rcu,quiet,flush-ipi,quiet-flush
+
 # The negative controls' symptoms on the console, one definition for the
 # guests' judges (tests/arm64.sh, tests/safety.sh, tests/console-scan.sh)
 # and lab/safety-report.sh: KASAN catching GUP-fast's read of the freed

@@ -24,7 +24,7 @@ list=$BENCH/interference-runs
 command -v gnuplot > /dev/null || qs_die "gnuplot is missing: apt-get install gnuplot-nox"
 
 # The tables' and the plot's order of policies: lab/bench.sh's, then stock.
-ORDER='["broadcast", "mm", "kernel-state", "rcu-exp", "rcu", "quiet", "flush-ipi", "quiet-flush", "stock"]'
+ORDER=$(jq -cn --arg p "$QS_LAB_POLICIES,stock" '$p | split(",")')
 
 # {NAME: {arch, layout, rows}} from the list.
 runs_json() {
@@ -119,12 +119,12 @@ panels=1
 	echo 'set xtics rotate by -30'
 	echo 'set ylabel "kernel instructions per operation (log)"'
 	echo "set multiplot layout 1,$panels title \"Kernel instructions stolen per collapse on each isolated CPU, every handler, ticks included (TCG plugin; 1 = none)\""
-	echo 'set title "x86_64"'
-	echo "plot \"$BENCH/interference.dat\" using 2:xtic(1) title \"idle\", \"\" using 3 title \"other process\", \"\" using 4 title \"same mm\""
-	if [ "$panels" = 2 ]; then
-		echo 'set title "arm64"'
-		echo "plot \"$BENCH/interference-arm64.dat\" using 2:xtic(1) title \"idle\", \"\" using 3 title \"other process\", \"\" using 4 title \"same mm\""
-	fi
+	for panel in x86_64:interference arm64:interference-arm64; do
+		# x86_64 always (no data is gnuplot's error); arm64 if it ran.
+		[ "${panel%%:*}" = x86_64 ] || [ -s "$BENCH/${panel#*:}.dat" ] || continue
+		echo "set title \"${panel%%:*}\""
+		echo "plot \"$BENCH/${panel#*:}.dat\" using 2:xtic(1) title \"idle\", \"\" using 3 title \"other process\", \"\" using 4 title \"same mm\""
+	done
 	echo 'unset multiplot'
 } | gnuplot
 qs_log "bench: $BENCH/interference.json, interference.md, bench-interference.png"

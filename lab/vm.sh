@@ -53,15 +53,13 @@ QS_KERNEL=${QS_KERNEL:-$QS_OBJ/$QS_IMAGE}
 QS_INITRAMFS=${QS_INITRAMFS:-$QS_BUILD/initramfs-$QS_ARCH.cpio.gz}
 QS_ACCEL=${QS_ACCEL:-auto}
 QS_PLUGIN=${QS_PLUGIN:-0}
-# The lab kernel's own System.map; another kernel's symbols come from
-# lab/kallsyms.sh (plugin_args).
-if [ -z "${QS_SYSTEM_MAP:-}" ] && [ "$QS_KERNEL" = "$QS_OBJ/$QS_IMAGE" ]; then
-	QS_SYSTEM_MAP=$QS_OBJ/System.map
+# The lab kernel's own System.map and (x86_64) vmlinux; another kernel's
+# symbols come from lab/kallsyms.sh (plugin_args), and it has no vmlinux.
+if [ "$QS_KERNEL" = "$QS_OBJ/$QS_IMAGE" ]; then
+	QS_SYSTEM_MAP=${QS_SYSTEM_MAP:-$QS_OBJ/System.map}
+	[ "$QS_ARCH" != x86_64 ] || QS_VMLINUX=${QS_VMLINUX:-$QS_OBJ/vmlinux}
 fi
 QS_SYSTEM_MAP=${QS_SYSTEM_MAP:-}
-if [ -z "${QS_VMLINUX:-}" ] && [ "$QS_KERNEL" = "$QS_OBJ/$QS_IMAGE" ] && [ "$QS_ARCH" = x86_64 ]; then
-	QS_VMLINUX=$QS_OBJ/vmlinux
-fi
 QS_VMLINUX=${QS_VMLINUX:-}
 if [ "$QS_PLUGIN" = 1 ]; then
 	# Plugins see TCG's translation only; System.map's addresses hold

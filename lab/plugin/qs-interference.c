@@ -24,16 +24,16 @@
  * instructions but no interruption. Each stretch's length is kept (up to
  * 200,000 per window and vCPU) for exact percentiles.
  *
- * The caller's side: with "call", "ret" and "wait" lines (lab/plugin-
- * caller.sh, from the lab kernel's vmlinux), each call of the sync on a
- * vCPU, from the first instruction of tlb_remove_table_sync_one() or
- * _flushed() to the first instruction of one of their return sites, is
- * measured in kernel instructions, leaving out the blocks of the spin-wait
- * loops (a PAUSE and the branch back to it), whose iterations count the
- * host's scheduling, not the work, and the interrupts the vCPU took
- * meanwhile (from an interrupt or exception entry to its IRETQ), which are
- * not the call's. A call during which the vCPU halted, switched context or
- * ran user space (it slept: the rcu policies) is counted, not measured.
+ * The caller's side: with the call, ret, wait, irq, iret and switch lines
+ * of lab/plugin-caller.sh (from the lab kernel's vmlinux), each call of
+ * the sync on a vCPU, from a block beginning at the entry of
+ * tlb_remove_table_sync_one() or _flushed() to one beginning at a return
+ * site, is measured in kernel instructions, leaving out the blocks of the
+ * spin-wait loops, whose iterations count the host's scheduling, not the
+ * work, and the interrupts the vCPU took meanwhile (from an interrupt or
+ * exception entry to an interrupt return's IRETQ), which are not the
+ * call's. A call during which the vCPU halted, switched context or ran user
+ * space (it slept: the rcu policies) is counted, not measured.
  *
  * Arguments: out=FILE (the results, written at exit), syms=FILE (lines
  * "KIND START END NAME", START and END hex, KIND: sync|flush|tick, a
@@ -57,10 +57,10 @@
 QEMU_PLUGIN_EXPORT int qemu_plugin_version = QEMU_PLUGIN_VERSION;
 
 enum cls { CLS_OTHER, CLS_TICK, CLS_FLUSH, CLS_SYNC, NCLS };
-static const char *const cls_name[NCLS] = { "other", "tick", "flush", "sync" };
 /*
- * Ranges that are not a class: a function-call IPI's entry point (counted,
- * not attributed), a sync function's entry, a return site, a wait loop.
+ * The kinds of range: the classes, then what is not a class (a function-
+ * call IPI's entry point, counted, not attributed; the caller's ranges).
+ * Their names, the classes' first, are the syms file's and the output's.
  */
 enum { R_IPI = NCLS, R_CALL, R_RET, R_WAIT, R_IRQ, R_IRET, R_SWITCH, NKINDS };
 static const char *const kind_name[NKINDS] = { "other", "tick", "flush", "sync", "ipi", "call",
@@ -422,7 +422,7 @@ static void write_percentiles(FILE *f, const struct counts *k, int cls, uint32_t
 	for (i = 0; i < k->nsamples; i++)
 		if (cls == NCLS || (int)(k->samples[i] >> S_CLS_SHIFT) == cls)
 			buf[n++] = k->samples[i] & S_LEN;
-	qs_write_stats(f, cls == NCLS ? "all" : cls_name[cls], buf, n);
+	qs_write_stats(f, cls == NCLS ? "all" : kind_name[cls], buf, n);
 }
 
 static void write_results(qemu_plugin_id_t id, void *udata)
@@ -453,8 +453,8 @@ static void write_results(qemu_plugin_id_t id, void *udata)
 				w, v, k->kernel_insns, k->user_insns, k->entries, k->longest,
 				k->sync_calls, k->ipi_entries);
 			for (c = 0; c < NCLS; c++)
-				fprintf(f, " entries_%s=%" PRIu64 " insns_%s=%" PRIu64, cls_name[c],
-					k->entries_by[c], cls_name[c], k->insns_by[c]);
+				fprintf(f, " entries_%s=%" PRIu64 " insns_%s=%" PRIu64, kind_name[c],
+					k->entries_by[c], kind_name[c], k->insns_by[c]);
 			for (c = 0; c <= NCLS; c++)
 				write_percentiles(f, k, c, buf);
 			if (callers) {
