@@ -1060,7 +1060,10 @@ static int run_scenario(const struct scenario *sc, const char *layout,
 		/* RCU watches a busy CPU outside nohz_full: quiet waits for it. */
 		ktap_skip(&k, "quiet_cpu3_same-mm_fewer_than_mm",
 			  "the same-mm CPU is not nohz_full: the quiet rule cannot spare it");
-	} else if (n < 50) {
+	} else {
+		ktap_diag("cpu3 (same mm): quiet %ld, mm %ld sync IPIs",
+			  windows[quiet_idx].sync[same_mm_cpu],
+			  windows[mm_idx].sync[same_mm_cpu]);
 		/*
 		 * Whether the same-mm CPU is still in the kernel after its TLB
 		 * flush IPI is timing: quiet hit it in 8% to 34% of 200
@@ -1068,18 +1071,13 @@ static int run_scenario(const struct scenario *sc, const char *layout,
 		 * From 50 operations on, all of them would take p^50: below 1e-7
 		 * for p < 0.7.
 		 */
-		ktap_diag("cpu3 (same mm): quiet %ld, mm %ld sync IPIs",
-			  windows[quiet_idx].sync[same_mm_cpu],
-			  windows[mm_idx].sync[same_mm_cpu]);
-		ktap_skip(&k, "quiet_cpu3_same-mm_fewer_than_mm",
-			  "fewer than 50 operations: too few to compare a timing-dependent share");
-	} else {
-		ktap_diag("cpu3 (same mm): quiet %ld, mm %ld sync IPIs",
-			  windows[quiet_idx].sync[same_mm_cpu],
-			  windows[mm_idx].sync[same_mm_cpu]);
-		ktap_result(&k, windows[quiet_idx].sync[same_mm_cpu] <
-			    windows[mm_idx].sync[same_mm_cpu],
-			    "quiet_cpu3_same-mm_fewer_than_mm");
+		if (n < 50)
+			ktap_skip(&k, "quiet_cpu3_same-mm_fewer_than_mm",
+				  "fewer than 50 operations: too few to compare a timing-dependent share");
+		else
+			ktap_result(&k, windows[quiet_idx].sync[same_mm_cpu] <
+				    windows[mm_idx].sync[same_mm_cpu],
+				    "quiet_cpu3_same-mm_fewer_than_mm");
 	}
 	return ktap_finish(&k);
 }
