@@ -15,7 +15,8 @@
 # syncs this CPU called (where the plugin had lab/plugin-caller.sh's
 # ranges, else null): calls, those it slept in, those with no return seen,
 # the instructions of wait loops and of interrupts left out, and the
-# instructions per measured call (min, mode, p50, p90, p99, max, n), beside
+# instructions per measured call (min, mode, mode_n, near_n: the calls
+# within 2% of the mode, p50, p90, p99, max, n), beside
 # the guest's own caller_syncs for the window.
 # Exits 2 if the run has no plugin output, no row, a window the plugin
 # lacks or dropped, or if the guest's windows and the plugin's differ in
@@ -81,10 +82,10 @@ val("cpu") != "" && val("role") != "" {
 		printf "\"caller\":{\"calls\":%s,\"slept\":%s,\"unended\":%s,\"wait_insns\":%s,\"irq_insns\":%s,", \
 			val("calls"), val("calls_slept"), val("calls_unended"), val("call_wait_insns"), val("call_irq_insns")
 		if (val("samples_call") + 0 == 0)
-			printf "\"insns\":{\"min\":null,\"mode\":null,\"mode_n\":0,\"p50\":null,\"p90\":null,\"p99\":null,\"max\":null,\"n\":0}},"
+			printf "\"insns\":{\"min\":null,\"mode\":null,\"mode_n\":0,\"near_n\":0,\"p50\":null,\"p90\":null,\"p99\":null,\"max\":null,\"n\":0}},"
 		else
-			printf "\"insns\":{\"min\":%s,\"mode\":%s,\"mode_n\":%s,\"p50\":%s,\"p90\":%s,\"p99\":%s,\"max\":%s,\"n\":%s}},", \
-				val("min_call"), val("mode_call"), val("modecount_call"), val("p50_call"), \
+			printf "\"insns\":{\"min\":%s,\"mode\":%s,\"mode_n\":%s,\"near_n\":%s,\"p50\":%s,\"p90\":%s,\"p99\":%s,\"max\":%s,\"n\":%s}},", \
+				val("min_call"), val("mode_call"), val("modecount_call"), (val("near_call") == "" ? "null" : val("near_call")), val("p50_call"), \
 				val("p90_call"), val("p99_call"), val("max_call"), val("samples_call")
 	} else {
 		printf "\"caller\":null,"

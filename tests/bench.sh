@@ -82,13 +82,18 @@ fi
 # The caller's cost: every policy and scenario at 2 and 4 vCPUs; the
 # plugin saw every call the guest counted, each one returned; only the rcu
 # policies sleep (their calls are counted, not measured); the measured
-# calls mostly agree to the instruction (interrupts and wait loops are left
-# out: what remains is the path, the same in every call but for the rare
-# block a fault cuts short, so at least half of them share the count);
+# calls agree (interrupts and wait loops are left out: what remains is the
+# path, the same in every call but for a few branches that go with the
+# other vCPUs' timing, not traced further: of 420 calls at 4 vCPUs with
+# both host cores busy beside the guest, 382 read the most common count of
+# their window, 37 one or two more, 1 fifty-three more, none the hundreds
+# a wait loop or an interrupt counted by mistake adds; on a loaded CI
+# machine the most common count was that of only 4 calls in 10, so the
+# bound is that at least half of the calls lie within 2% of it);
 # broadcast's cost grows with the CPUs, quiet-flush's does not where
-# mm_cpumask bounds it (the collapse), and where the rule must look at
-# every CPU (the hugetlb unshare passes no mm) it costs less per CPU than
-# an IPI does.
+# mm_cpumask bounds it (the collapse: within 2%), and where the rule must
+# look at every CPU (the hugetlb unshare passes no mm) it costs less per
+# CPU than an IPI does.
 # shellcheck disable=SC2016 # a jq program, not shell
 t_none "bench.json: the caller's cost for every policy and scenario at 2 and 4 vCPUs, every call seen, broadcast's growing" \
 	"$dir/bench.json" '.caller_cost as $c | ($c.table | map({key: "\(.scenario)/\(.policy)/\(.vcpus)", value: .}) | from_entries) as $t | [
@@ -98,12 +103,12 @@ t_none "bench.json: the caller's cost for every policy and scenario at 2 and 4 v
 	 elif $r.calls != $r.guest_calls or $r.calls < 10 then "\($s)/\($p)/\($v): plugin \($r.calls) calls, guest \($r.guest_calls)"
 	 elif $r.unended != 0 then "\($s)/\($p)/\($v): \($r.unended) calls without a return"
 	 elif (($p | test("^rcu")) | not) and $r.slept != 0 then "\($s)/\($p)/\($v): \($r.slept) calls slept"
-	 elif $r.slept < $r.calls and ($r.mode_share // 0) < 0.5 then "\($s)/\($p)/\($v): the most common count is \($r.mode_share) of the calls"
+	 elif $r.slept < $r.calls and ($r.near_share // 0) < 0.5 then "\($s)/\($p)/\($v): \($r.near_share) of the calls within 2% of the most common count \($r.mode) (min \($r.min), p50 \($r.p50), max \($r.max))"
 	 else empty end),
 	(if ($t["collapse/broadcast/4"].mode // 0) > ($t["collapse/broadcast/2"].mode // 1e9) then empty
 	 else "broadcast does not grow with the CPUs" end),
-	(if $t["collapse/quiet-flush/4"].mode == $t["collapse/quiet-flush/2"].mode then empty
-	 else "quiet-flush grows with the CPUs in the collapse" end),
+	(if ((($t["collapse/quiet-flush/4"].mode // 1e9) - ($t["collapse/quiet-flush/2"].mode // 0)) | fabs) * 50 <= ($t["collapse/quiet-flush/2"].mode // 0) then empty
+	 else "quiet-flush grows with the CPUs in the collapse: \($t["collapse/quiet-flush/2"].mode) at 2, \($t["collapse/quiet-flush/4"].mode) at 4" end),
 	([$c.fit[] | select(.scenario == "hugetlb-unshare") | {key: .policy, value: .per_added_cpu}] | from_entries) as $f |
 	(if ($f["quiet-flush"] // 1e9) < ($f.broadcast // 0) and ($f.quiet // 1e9) < ($f.broadcast // 0) then empty
 	 else "per added CPU: quiet \($f.quiet), quiet-flush \($f["quiet-flush"]), broadcast \($f.broadcast)" end)]'

@@ -47,7 +47,7 @@ static int cmp_u32(const void *a, const void *b)
 void qs_write_stats(FILE *f, const char *name, uint32_t *buf, size_t n)
 {
 	static const int pct[] = { 50, 90, 99 };
-	size_t run = 0, best = 0, i;
+	size_t run = 0, best = 0, near = 0, i;
 	uint32_t mode = 0;
 
 	qsort(buf, n, sizeof(*buf), cmp_u32);
@@ -59,8 +59,12 @@ void qs_write_stats(FILE *f, const char *name, uint32_t *buf, size_t n)
 			mode = buf[i];
 		}
 	}
-	fprintf(f, " min_%s=%" PRIu32 " mode_%s=%" PRIu32 " modecount_%s=%zu", name,
-		n ? buf[0] : 0, name, mode, name, best);
+	/* Those within 2% of the most common value. */
+	for (i = 0; i < n; i++)
+		if ((uint64_t)(buf[i] > mode ? buf[i] - mode : mode - buf[i]) * 50 <= mode)
+			near++;
+	fprintf(f, " min_%s=%" PRIu32 " mode_%s=%" PRIu32 " modecount_%s=%zu near_%s=%zu", name,
+		n ? buf[0] : 0, name, mode, name, best, name, near);
 	for (i = 0; i < sizeof(pct) / sizeof(pct[0]); i++)
 		fprintf(f, " p%d_%s=%" PRIu32, pct[i], name,
 			n ? buf[(n * (size_t)pct[i] + 99) / 100 - 1] : 0);

@@ -17,9 +17,10 @@ int qs_log2_bucket(uint64_t n);
 void qs_append(uint32_t **a, size_t *n, size_t *cap, size_t max, uint32_t x);
 
 /*
- * " min_NAME=.. mode_NAME=.. modecount_NAME=.. p50_NAME=.. p90_NAME=..
- * p99_NAME=.. max_NAME=.. samples_NAME=.." over the @n values of @buf
- * (sorted here), nearest-rank percentiles.
+ * " min_NAME=.. mode_NAME=.. modecount_NAME=.. near_NAME=.. p50_NAME=..
+ * p90_NAME=.. p99_NAME=.. max_NAME=.. samples_NAME=.." over the @n values
+ * of @buf (sorted here): near, how many lie within 2% of the mode;
+ * nearest-rank percentiles.
  */
 void qs_write_stats(FILE *f, const char *name, uint32_t *buf, size_t n);
 
