@@ -35,7 +35,8 @@ runs_json() {
 	done < "$list" | jq -s 'add'
 }
 
-runs_json | jq '
+runs_json | jq -L "$QS_ROOT/lab" '
+	include "interference-join";
 	def per1k($n; $ops): if $ops > 0 then ($n * 1000 / $ops | round) else null end;
 	def row($run; $arch; $layout): {run: $run, arch: $arch, layout: $layout, scenario, policy, role,
 		interruptions_per_1k: per1k(.interruptions; .ops),
@@ -44,28 +45,14 @@ runs_json | jq '
 		kernel_insns_per_op: (if .ops > 0 then (.kernel_insns / .ops | round) else null end),
 		median_insns: .stretch_insns.all.p50, p99_insns: .stretch_insns.all.p99,
 		longest_insns: .longest};
-	def steady: (.policy == "broadcast" or .policy == "stock") and
-		(.role == "idle" or .role == "other-process");
 	. as $runs
 	| {ops: ([.[].rows[0].ops] | max),
 	   runs: $runs,
 	   table: [to_entries[] | .key as $k | .value.arch as $a | .value.layout as $l |
 		.value.rows[] | select(.cpu > 0) | row($k; $a; $l)],
 	   determinism: (if .["interference-1"] and .["interference-2"] then
-		# Run 2 joined to run 1 by scenario, policy and CPU, not by position.
-		(.["interference-2"].rows | map({key: "\(.scenario)/\(.policy)/\(.cpu)", value: .}) | from_entries) as $two
-		| [.["interference-1"].rows[] | select(.cpu > 0) | [., $two["\(.scenario)/\(.policy)/\(.cpu)"]] | {
-			row: "\(.[0].scenario)/\(.[0].policy)/\(.[0].role)", steady: (.[0] | steady),
-			sync_ipis: [.[].sync_calls?], interruptions: [.[].interruptions?],
-			kernel_insns: [.[].kernel_insns?], median_sync_insns: [.[].stretch_insns.sync.p50?],
-			min_sync_insns: [.[].stretch_insns.sync.min?]}]
-		| {rows: ., largest_steady_difference: ([.[] | select(.steady) |
-			(if (.sync_ipis | map(type) | unique) != ["number"] then 1
-			 else ((.sync_ipis[0] - .sync_ipis[1]) | fabs) / ([.sync_ipis[], 1] | max) end),
-			(if .min_sync_insns == [null, null] then 0
-			 elif (.min_sync_insns | any(. == null)) then 1 else
-			 ((.min_sync_insns[0] - .min_sync_insns[1]) | fabs) / ([.min_sync_insns[], 1] | max) end)]
-			| max)}
+		.["interference-2"].rows as $two | (.["interference-1"].rows | join_runs($two)) as $rows
+		| {rows: $rows, largest_steady_difference: ([$rows[] | select(.steady) | .sync_difference, .min_difference] | max)}
 		else null end)}' > "$BENCH/interference.json.tmp"
 mv "$BENCH/interference.json.tmp" "$BENCH/interference.json"
 
@@ -88,7 +75,7 @@ mv "$BENCH/interference.json.tmp" "$BENCH/interference.json"
 			(map({key: .role, value: .}) | from_entries) as $r |
 			"| \(.[0].policy) | \($r.idle.interruptions_per_1k // "-") | \($r.idle.kernel_insns_per_op // "-") | \($r["other-process"].interruptions_per_1k // "-") | \($r["other-process"].kernel_insns_per_op // "-") | \($r["same-mm"].interruptions_per_1k // "-") | \($r["same-mm"].kernel_insns_per_op // "-") | \([.[].longest_insns] | max) |"),
 		""' "$BENCH/interference.json"
-	jq -r 'if .determinism.largest_steady_difference then "Determinism (interference-1 against interference-2): where timing cannot matter (broadcast and stock, idle and other-process CPUs) the sync IPIs and the shortest sync interruption differ by at most \(.determinism.largest_steady_difference * 10000 | round / 100)%; the idle CPU'"'"'s shortest sync interruption is \([.determinism.rows[] | select(.steady and (.row | test("/idle$"))) | .min_sync_insns[]] | unique | map(tostring) | join(", ")) instructions, its median \([.determinism.rows[] | select(.steady and (.row | test("/idle$"))) | .median_sync_insns[]] | unique | map(tostring) | join(", ")) (medians move with the host'"'"'s timing)." else empty end' "$BENCH/interference.json"
+	jq -r 'if .determinism.largest_steady_difference then "Determinism (interference-1 against interference-2): where timing cannot matter (broadcast and stock, idle and other-process CPUs) the sync IPIs and the shortest sync interruption differ by at most \(.determinism.largest_steady_difference * 10000 | round / 100)%; the idle CPU'"'"'s shortest sync interruption is \([.determinism.rows[] | select(.steady and .role == "idle") | .min_sync_insns[]] | unique | map(tostring) | join(", ")) instructions, its median \([.determinism.rows[] | select(.steady and .role == "idle") | .median_sync_insns[]] | unique | map(tostring) | join(", ")) (medians move with the host'"'"'s timing)." else empty end' "$BENCH/interference.json"
 	echo
 } > "$BENCH/interference.md"
 

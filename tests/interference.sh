@@ -65,23 +65,12 @@ else
 fi
 [ "${#runs[@]}" -eq 2 ] || t_finish
 
-jq -n --arg kernel "$(cat "$QS_OBJ/include/config/kernel.release" 2> /dev/null || echo unknown)" \
+jq -n -L lab --arg kernel "$(cat "$QS_OBJ/include/config/kernel.release" 2> /dev/null || echo unknown)" \
 	--arg arch "$QS_ARCH" --slurpfile a "${runs[0]}" --slurpfile b "${runs[1]}" \
 	--slurpfile stock <(cat "$runs_stock"; echo null) '
-	def key: "\(.scenario)/\(.policy)/cpu\(.cpu)";
-	# Run 2 joined to run 1 by scenario, policy and CPU (not by position).
-	($b[0] | map({key: key, value: .}) | from_entries) as $two
-	| {arch: $arch, kernel: $kernel, layout: "nohz_full", runs: [$a[0], $b[0]], stock: $stock[0],
-	 determinism: [$a[0][] | select(.policy == "broadcast" and (.role == "idle" or .role == "other-process"))
-		| [., $two[key]] | {
-		row: (.[0] | key), role: .[0].role,
-		sync_calls: [.[].sync_calls?],
-		sync_interruptions: [.[].interruptions_by.sync?],
-		sync_median_insns: [.[].stretch_insns.sync.p50?],
-		sync_min_insns: [.[].stretch_insns.sync.min?],
-		min_difference: (.[0].stretch_insns.sync.min as $x | .[1].stretch_insns.sync.min? as $y |
-			if ($x | type) != "number" or ($y | type) != "number" or $x == 0 then 1
-			else (($x - $y) | fabs) / ([$x, $y] | max) end)}]}' > "$report"
+	include "interference-join";
+	{arch: $arch, kernel: $kernel, layout: "nohz_full", runs: [$a[0], $b[0]], stock: $stock[0],
+	 determinism: [$a[0] | join_runs($b[0])[] | select(.steady)]}' > "$report"
 
 # check NAME JQ_FILTER: the filter, on the report, yields the offending rows
 # (an empty array passes).
@@ -154,7 +143,7 @@ check "determinism: broadcast's sync IPIs agree exactly between the two boots (i
 # other-process CPU's 1,796-1,824 under a concurrent make check (1.5%), its
 # median 1,864-2,369 (27%, not asserted).
 check "determinism: the idle CPU's shortest sync interruption agrees within 1% between the two boots" \
-	'[.determinism[] | select(.role == "idle" and .min_difference > 0.01) | "\(.row): \(.sync_min_insns)"]'
+	'[.determinism[] | select(.role == "idle" and .min_difference > 0.01) | "\(.row): \(.min_sync_insns)"]'
 check "determinism: the other-process CPU's within 2% between the two boots" \
-	'[.determinism[] | select(.min_difference > 0.02) | "\(.row): \(.sync_min_insns)"]'
+	'[.determinism[] | select(.min_difference > 0.02) | "\(.row): \(.min_sync_insns)"]'
 t_finish
