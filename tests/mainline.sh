@@ -76,10 +76,11 @@ collapse_boot() {
 }
 
 # isolcpus_only ARCH: boot the 7.3 lab kernel again with isolcpus= alone,
-# the mailed rule and the broadcast, and write
-# build/report/mainline-ARCH-isolcpus.json.
+# the mailed rule, the broadcast and flush-ipi (the lab's stand-in for
+# Lance Yang's early return, which the cover letter compares against), and
+# write build/report/mainline-ARCH-isolcpus.json.
 isolcpus_only() {
-	QS_NOHZ_FULL=none QS_POLICIES=broadcast,quiet,quiet-flush \
+	QS_NOHZ_FULL=none QS_POLICIES=broadcast,quiet,quiet-flush,flush-ipi \
 		collapse_boot "$1" mainline-isolcpus "mainline-$1-isolcpus" "$1: 7.3 isolcpus-only report written"
 }
 
@@ -139,9 +140,22 @@ per_1k() {
 # is watched by RCU, so it is spared only where mm_cpumask() excludes it
 # (collapse: at most 20) and interrupted where the caller passes NULL
 # (hugetlb unshare: at least 900); broadcast at least 900 everywhere.
+# flush-ipi on x86 returns before any IPI (the native flush waited): none
+# on any CPU in either scenario, so that in the hugetlb unshare it spares
+# CPU 2, which quiet-flush interrupts (the cover letter says so).
 check_isolcpus_bounds() {
 	local arch=$1 json=$QS_REPORT/mainline-$1-isolcpus.json scenario out lo2 hi2
 	for scenario in collapse hugetlb-unshare; do
+		out=$(QS_JSON=$json sync_ipis "$arch" "$scenario" flush-ipi:1 flush-ipi:2 flush-ipi:3)
+		read -r i1 i2 i3 n <<< "${out:-x x x 0}"
+		if [ "$arch" = x86_64 ]; then
+			if per_1k "$n" 0 0 "$i1" "$i2" "$i3"; then
+				t_pass "$arch isolcpus-only $scenario: flush-ipi sends no sync IPI (CPUs 1/2/3: $i1/$i2/$i3 per $n)"
+			else
+				t_fail "$arch isolcpus-only $scenario: flush-ipi sends no sync IPI" \
+					"CPUs 1/2/3: ${i1:-?}/${i2:-?}/${i3:-?} per ${n:-?} ($json)"
+			fi
+		fi
 		out=$(QS_JSON=$json sync_ipis "$arch" "$scenario" quiet-flush:1 quiet-flush:2 quiet-flush:3 \
 			broadcast:1 broadcast:2 broadcast:3)
 		read -r f1 f2 f3 b1 b2 b3 n <<< "${out:-x x x x x x 0}"

@@ -73,4 +73,34 @@ for f in model/litmus/*.litmus; do
 		fi
 	done
 done
+
+# The mailed cover letters cite the tests by file name, each with its
+# verdict, and inline some whole: every name cited is a test here, and
+# every inlined test is the file, to the letter.
+for cover in patches/linux-*/0000-cover-letter.patch; do
+	base=$(basename "$(dirname "$cover")")
+	cited=$(sed -n '/^The ordering, as litmus tests$/,/^The 2023 review/p' "$cover" |
+		tr '\n' ' ' | grep -oE '\([a-z0-9]+(-[a-z0-9]+)+(, +[a-z0-9]+(-[a-z0-9]+)+)*\)' |
+		grep -oE '[a-z0-9]+(-[a-z0-9]+)+' | sort -u || true)
+	[ -n "$cited" ] || continue
+	missing=''
+	for c in $cited; do
+		[ -f "model/litmus/$c.litmus" ] || missing+=" $c"
+	done
+	if [ -z "$missing" ]; then
+		t_pass "$base cover letter: the $(wc -w <<< "$cited") litmus tests it cites exist"
+	else
+		t_fail "$base cover letter: the litmus tests it cites exist" "no model/litmus/ file for:$missing"
+	fi
+	while read -r c; do
+		if [ -f "model/litmus/$c.litmus" ] &&
+			diff -q <(sed -n "/^C $c\$/,/^exists/p" "$cover") \
+				<(sed -n '1,/^exists/p' "model/litmus/$c.litmus") > /dev/null; then
+			t_pass "$base cover letter: $c inlined as model/litmus/$c.litmus has it"
+		else
+			t_fail "$base cover letter: $c inlined as model/litmus/$c.litmus has it" \
+				"the letter's copy differs from the file (or there is no file)"
+		fi
+	done < <(sed -n 's/^C \([a-z0-9-]*\)$/\1/p' "$cover")
+done
 t_finish
