@@ -4,7 +4,9 @@
 # kernel (the lab .config through olddefconfig) is built. Not part of the
 # default make check (about 15 minutes cold, a few warm): run it with
 # make check-bisect before changing the series (QS_BASE=7.3 make
-# check-bisect for the mainline series; each base has its own tree).
+# check-bisect for the mainline series; each base has its own tree;
+# QS_ARCH=arm64 cross-builds from the arm64 kernel's .config, which
+# lab/config.sh writes without building it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=tests/lib.sh
@@ -13,6 +15,7 @@ cd "$(dirname "$0")/.."
 . lab/env.sh
 
 bisect=$QS_BUILD/bisect$QS_BASE_SUFFIX
+[ "$QS_ARCH" = x86_64 ] || bisect+=-$QS_ARCH
 tree=$bisect/linux
 obj=$bisect/obj
 
@@ -30,9 +33,11 @@ for p in "${patches[@]}"; do
 		t_finish
 	fi
 	cp "$QS_OBJ/.config" "$obj/.config"
-	make -s -C "$tree" O="$obj" ARCH="$QS_ARCH" olddefconfig > /dev/null
-	qs_log "bisect: building with patches 1-$n"
-	if make -s -C "$obj" ARCH="$QS_ARCH" CC="ccache gcc" -j"$(nproc)" bzImage \
+	make -s -C "$tree" O="$obj" ARCH="$QS_ARCH" CROSS_COMPILE="$QS_CROSS_COMPILE" \
+		olddefconfig > /dev/null
+	qs_log "bisect: building with patches 1-$n ($QS_ARCH)"
+	if make -s -C "$obj" ARCH="$QS_ARCH" CROSS_COMPILE="$QS_CROSS_COMPILE" \
+		CC="ccache ${QS_CROSS_COMPILE}gcc" -j"$(nproc)" "$(basename "$QS_IMAGE")" \
 		> "$bisect/build-$n.log" 2>&1; then
 		t_pass "builds with patches 1-$n ($p)"
 	else
