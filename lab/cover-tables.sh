@@ -22,7 +22,8 @@ table() {
 		   "quiet": "RCU rule (4/6)", "quiet-flush": "with the flush (5/6)", "flush-ipi": "flush-ipi",
 		   "rcu-exp": "rcu-exp", "rcu": "rcu"} as $lbl
 		| "  \($title), \($e.key)" as $head
-		| $head + (" " * ([34 - ($head | length), 1] | max)) + "cpu1 / cpu2 / cpu3",
+		| (if ($head | length) < 34 then $head + (" " * (34 - ($head | length)))
+		   else $head + "\n" + (" " * 34) end) + "cpu1 / cpu2 / cpu3",
 		  ($order[] as $p | $e.value.policies[$p] // empty | . as $pol
 		   | [1, 2, 3] | map(. as $c | first($pol.cpus[]? | select(.cpu == $c) | .sync_ipis) // null)
 		   | map(if . == null then "   -" else (. * 1000 / ($e.value.operations // 1) | floor | tostring | (" " * (4 - length)) + .) end)
@@ -33,4 +34,4 @@ table() {
 
 table '.arches.x86_64.scenarios' "x86_64"
 table '.arches.arm64.scenarios' "arm64"
-table '.layouts.isolcpus.x86_64.scenarios' "isolcpus only"
+table '.layouts.isolcpus.x86_64.scenarios' "x86_64, isolcpus only"

@@ -19,7 +19,7 @@ bisect=$QS_BUILD/bisect$QS_BASE_SUFFIX
 tree=$bisect/linux
 obj=$bisect/obj
 
-[ -f "$QS_OBJ/.config" ] || { t_fail "lab kernel configured" "run make kernel first"; t_finish; }
+[ -f "$QS_OBJ/.config" ] || { t_fail "lab kernel configured" "run make config (or make kernel) first"; t_finish; }
 rm -rf "$bisect"
 mkdir -p "$tree" "$obj"
 qs_log "bisect: extracting a separate tree"

@@ -144,7 +144,7 @@ per_1k() {
 # on any CPU in either scenario, so that in the hugetlb unshare it spares
 # CPU 2, which quiet-flush interrupts (the cover letter says so).
 check_isolcpus_bounds() {
-	local arch=$1 json=$QS_REPORT/mainline-$1-isolcpus.json scenario out lo2 hi2 i1 i2 i3
+	local arch=$1 json=$QS_REPORT/mainline-$1-isolcpus.json scenario out lo2 hi2 i1 i2 i3 n
 	for scenario in collapse hugetlb-unshare; do
 		if [ "$arch" = x86_64 ]; then
 			out=$(QS_JSON=$json sync_ipis "$arch" "$scenario" flush-ipi:1 flush-ipi:2 flush-ipi:3)
