@@ -6,8 +6,8 @@
 # lab/interference-report.sh; the guest's CPU0 calls):
 #   BENCH_DIR/caller-cost.json  "table": per scenario, policy and vCPU
 #       count: calls, those that slept (not measured), the instructions per
-#       call (mode, its share of the calls and the share within 2% of it,
-#       the measured calls and those within 2%, min, p50, max); "fit": per
+#       call (mode, its share of the calls, the measured calls and those
+#       within 2% of the mode, min, p50, max); "fit": per
 #       scenario and policy, the least-squares line through the modes
 #       against the vCPU count (instructions per added CPU, and at 0), and
 #       its largest residual;
@@ -32,7 +32,6 @@ while read -r name vcpus file; do
 			guest_calls: .caller_syncs, calls: .caller.calls, slept: .caller.slept,
 			unended: .caller.unended, mode: .caller.insns.mode,
 			mode_share: (if (.caller.insns.n // 0) > 0 then (.caller.insns.mode_n / .caller.insns.n * 100 | round / 100) else null end),
-			near_share: (if (.caller.insns.n // 0) > 0 and .caller.insns.near_n != null then (.caller.insns.near_n / .caller.insns.n * 100 | round / 100) else null end),
 			measured: .caller.insns.n, near: .caller.insns.near_n,
 			min: .caller.insns.min, p50: .caller.insns.p50, max: .caller.insns.max}]' "$file"
 done < "$list" | jq -s --argjson order "$ORDER" '

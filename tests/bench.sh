@@ -79,23 +79,22 @@ else
 	t_fail "bench: bench.md leads with the exact interference figures" "$(head -n 3 "$dir/bench.md" | tr '\n' ' ')"
 fi
 
-# The caller's cost: every policy and scenario at 2 and 4 vCPUs; the
-# plugin saw every call the guest counted, each one returned; only the rcu
+# The caller's cost: every policy and scenario at 2 and 4 vCPUs; the plugin
+# saw every call the guest counted, each one returned; only the rcu
 # policies sleep (their calls are counted, not measured); the measured
 # calls agree (interrupts and wait loops are left out: what remains is the
 # path, the same in every call but for a few branches that go with the
 # other vCPUs' timing, not traced further: of 420 calls at 4 vCPUs with
 # both host cores busy beside the guest (a debug build of the plugin that
 # printed every call, 30 calls in each of 14 measured windows), 382 read
-# the most common count of
-# their window, 37 one or two more, 1 fifty-three more, none the hundreds
-# a wait loop or an interrupt counted by mistake adds; on a loaded CI
-# machine the most common count was that of only 4 calls in 10, so the
-# bound is that at least half of the calls lie within 2% of it);
-# broadcast's cost grows with the CPUs, quiet-flush's does not where
-# mm_cpumask bounds it (the collapse: within 2%), and where the rule must
-# look at every CPU (the hugetlb unshare passes no mm) it costs less per
-# CPU than an IPI does.
+# the most common count of their window, 37 one or two more, 1 fifty-three
+# more, none the hundreds a wait loop or an interrupt counted by mistake
+# adds; on a loaded CI machine the most common count was that of only 4
+# calls in 10, so the bound is that at least half of the calls lie within
+# 2% of it); broadcast's cost grows with the CPUs, quiet-flush's does not
+# where mm_cpumask bounds it (the collapse: within 2%), and where the rule
+# must look at every CPU (the hugetlb unshare passes no mm) it costs less
+# per CPU than an IPI does.
 # shellcheck disable=SC2016 # a jq program, not shell
 t_none "bench.json: the caller's cost for every policy and scenario at 2 and 4 vCPUs, every call seen, broadcast's growing" \
 	"$dir/bench.json" '.caller_cost as $c | ($c.table | map({key: "\(.scenario)/\(.policy)/\(.vcpus)", value: .}) | from_entries) as $t | [
