@@ -28,7 +28,7 @@ HOST_SUITES=("${HOST_CHAIN_KERNEL[@]}" "${HOST_CHAIN_OTHER[@]}")
 # Longest first (warm times of docs/measurements.md), so that the short ones
 # fill the gaps at the end. A suite whose work splits into independent
 # boots is scheduled as SUITE@PART jobs (tests/SUITE.sh PART).
-GUEST_JOBS=(arm64 guest-livepatch package safety mainline selftests
+GUEST_JOBS=(package arm64 guest-livepatch safety mainline selftests
 	guest-livepatch-rt bench
 	guest-livepatch-lines@deb12-6.1/amd64 guest-livepatch-lines@deb13-7.3/amd64
 	guest-livepatch-lines@deb13-6.12/amd64 guest-livepatch-lines@deb12-6.1/rt-amd64

@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # The kernel's own mm selftests (lab/selftests.sh: GUP, THP collapse and
 # split, hugetlb), built static from the same tree and run on the lab kernel
-# booted once under tlb_sync_policy=quiet-flush (the series' rule, the
-# default) and once under broadcast (the kernel without it). The
-# pass/fail/skip sets must be identical, and every result other than pass
-# must be explained in tests/selftests-explained.txt (docs/safety.md says
-# why); an unexplained one fails. Results go to build/report/safety.json.
+# booted under tlb_sync_policy=quiet-flush (the series' rule, the
+# default); every result other than pass must be explained in
+# tests/selftests-explained.txt (docs/safety.md says why), an unexplained
+# one fails. Each selftest that did not pass is then run again in a boot
+# under broadcast (the kernel's rule without the series) and must end the
+# same way there: the policy is not what failed it. Until 2026-12-07 the
+# broadcast boot ran every selftest (5.5 minutes under TCG, 3.5 of them
+# split_huge_page_test); a selftest that passes under quiet-flush needs no
+# comparison, and one that passes only under broadcast is run again and
+# caught. Results go to build/report/safety.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=tests/lib.sh
@@ -29,27 +34,39 @@ fi
 t_pass "selftests built"
 QS_INITRAMFS_NAME=initramfs-selftests QS_INITRAMFS_EXTRA="$extras" lab/initramfs.sh >&2
 
-for policy in quiet-flush broadcast; do
+# selftests_boot POLICY [LIST]: the selftests (those of LIST, guest/init's
+# qs.selftests=, or all) in a boot under POLICY.
+selftests_boot() {
 	# Each selftest has 300 s; the whole run takes minutes under TCG.
 	# 4 GiB: mremap_test maps 2 GiB regions.
-	if QS_RUN_NAME=selftests-$policy QS_TIMEOUT=2400 QS_MEM=4G \
+	if QS_RUN_NAME=selftests-$1 QS_TIMEOUT=2400 QS_MEM=4G \
 		QS_INITRAMFS=$QS_BUILD/initramfs-selftests.cpio.gz \
-		QS_CMDLINE_EXTRA="tlb_sync_policy=$policy" lab/vm.sh selftests > "$QS_BUILD/selftests-$policy.verdict"; then
-		t_pass "selftests ran under $policy"
+		QS_CMDLINE_EXTRA="tlb_sync_policy=$1${2:+ qs.selftests=$2}" \
+		lab/vm.sh selftests > "$QS_BUILD/selftests-$1.verdict"; then
+		t_pass "selftests ran under $1${2:+ ($2)}"
 	else
-		t_fail "selftests ran under $policy" "$(grep '^not ok' "$QS_BUILD/selftests-$policy.verdict" | head -n 3 | tr '\n' ' ')"
+		t_fail "selftests ran under $1${2:+ ($2)}" "$(grep '^not ok' "$QS_BUILD/selftests-$1.verdict" | head -n 3 | tr '\n' ' ')"
 	fi
-done
+}
 
+selftests_boot quiet-flush
 quiet=$(outcomes quiet-flush)
-broadcast=$(outcomes broadcast)
+# The ones that did not pass, as qs.selftests= names them (NAME/ARGS).
+others=$(awk '$3 != "pass" { printf "%s%s%s", sep, $1, ($2 == "-" ? "" : "/" $2); sep = ":" }' <<< "$quiet")
 if [ -z "$quiet" ]; then
 	t_fail "selftest outcomes recorded" "no selftest metric in the quiet-flush run"
-elif [ "$quiet" = "$broadcast" ]; then
-	t_pass "selftest outcomes identical under quiet-flush and broadcast ($(echo "$quiet" | wc -l) runs)"
+elif [ -z "$others" ]; then
+	t_pass "every selftest passed under quiet-flush ($(wc -l <<< "$quiet") runs): none to run again under broadcast"
 else
-	t_fail "selftest outcomes identical under quiet-flush and broadcast" \
-		"$(diff <(echo "$quiet") <(echo "$broadcast") | grep '^[<>]' | tr '\n' ' ')"
+	selftests_boot broadcast "$others"
+	not_passed=$(awk '$3 != "pass"' <<< "$quiet")
+	broadcast=$(outcomes broadcast)
+	if [ "$not_passed" = "$broadcast" ]; then
+		t_pass "the selftests that did not pass under quiet-flush end the same way under broadcast ($(wc -l <<< "$broadcast") of $(wc -l <<< "$quiet") runs)"
+	else
+		t_fail "the selftests that did not pass under quiet-flush end the same way under broadcast" \
+			"$(diff <(echo "$not_passed") <(echo "$broadcast") | grep '^[<>]' | tr '\n' ' ')"
+	fi
 fi
 while read -r name args result; do
 	[ "$result" = pass ] && continue
