@@ -25,15 +25,16 @@ HOST_CHAIN_KERNEL=(deps source config kernel patches tool)
 HOST_CHAIN_OTHER=(shellcheck console-scan ktap-verdict model stock livepatch-build deb-userland)
 HOST_SUITES=("${HOST_CHAIN_KERNEL[@]}" "${HOST_CHAIN_OTHER[@]}")
 # Independent of each other; each needs only what the host suites built.
-# Longest first (warm times of docs/measurements.md), so that the short ones
+# Longest first (warm times of docs/measurements.md, "make check's time,
+# change by change", 2026-12-07), so that the short ones
 # fill the gaps at the end. A suite whose work splits into independent
 # boots is scheduled as SUITE@PART jobs (tests/SUITE.sh PART).
-GUEST_JOBS=(package arm64 guest-livepatch safety mainline selftests
-	guest-livepatch-rt bench
+GUEST_JOBS=(package mainline arm64 safety guest-livepatch bench selftests
+	guest-livepatch-rt
+	guest-livepatch-lines@deb13-6.12/amd64 guest-livepatch-lines@deb13-6.12/rt-amd64
 	guest-livepatch-lines@deb12-6.1/amd64 guest-livepatch-lines@deb13-7.3/amd64
-	guest-livepatch-lines@deb13-6.12/amd64 guest-livepatch-lines@deb12-6.1/rt-amd64
-	guest-livepatch-lines@deb13-7.3/rt-amd64 guest-livepatch-lines@deb13-6.12/rt-amd64
-	guest-harness guest-collapse guest-abi interference)
+	guest-livepatch-lines@deb12-6.1/rt-amd64 guest-livepatch-lines@deb13-7.3/rt-amd64
+	interference guest-collapse guest-harness guest-abi)
 LAST_SUITES=(tool-report host)
 QS_CHECK_JOBS=${QS_CHECK_JOBS:-2}
 
