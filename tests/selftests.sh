@@ -8,9 +8,9 @@
 # under broadcast (the kernel's rule without the series) and must end the
 # same way there: the policy is not what failed it. Until 2026-12-07 the
 # broadcast boot ran every selftest (206 s under TCG on an idle machine;
-# khugepaged alone takes 22 s); a selftest that passes under quiet-flush needs no
-# comparison, and one that passes only under broadcast is run again and
-# caught (docs/safety.md). Results go to build/report/safety.json.
+# khugepaged alone takes 22 s); a selftest that passes under quiet-flush
+# needs no comparison, and one that passes only under broadcast is run
+# again and caught (docs/safety.md). Results go to build/report/safety.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=tests/lib.sh
@@ -57,15 +57,16 @@ quiet=$(outcomes quiet-flush)
 # Every selftest guest/init runs left its outcome.
 want=$(sed -n '/^selftest_steps()/,/^}/p' guest/init | grep -c 'echo "selftest ')
 got=$(grep -c . <<< "$quiet" || true)
-# The ones that did not pass, as qs.selftests= names them (NAME/ARGS).
-others=$(awk '$3 != "pass" { printf "%s%s%s", sep, $1, ($2 == "-" ? "" : "/" $2); sep = ":" }' <<< "$quiet")
+# The ones that did not pass, and their list as qs.selftests= names them
+# (NAME/ARGS).
+not_passed=$(awk '$3 != "pass"' <<< "$quiet")
+others=$(awk 'NF { printf "%s%s%s", sep, $1, ($2 == "-" ? "" : "/" $2); sep = ":" }' <<< "$not_passed")
 if [ "$got" -ne "$want" ]; then
 	t_fail "selftest outcomes recorded under quiet-flush" "$got of the $want selftests of guest/init left one"
 elif [ -z "$others" ]; then
 	t_pass "every selftest passed under quiet-flush ($(wc -l <<< "$quiet") runs): none to run again under broadcast"
 else
 	selftests_boot broadcast "$others"
-	not_passed=$(awk '$3 != "pass"' <<< "$quiet")
 	broadcast=$(outcomes broadcast)
 	if [ "$not_passed" = "$broadcast" ]; then
 		t_pass "the selftests that did not pass under quiet-flush end the same way under broadcast ($(wc -l <<< "$broadcast") of $(wc -l <<< "$quiet") runs)"
