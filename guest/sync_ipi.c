@@ -618,7 +618,11 @@ static void measure_window(struct ktap *k, const struct scenario *sc,
 	/*
 	 * The measured window: nothing but the operations. The markers open and
 	 * close the TCG plugin's window (a no-op without it), inside the
-	 * /proc/interrupts reads so that both count the same operations.
+	 * /proc/interrupts reads so that both count the same operations. The
+	 * edge markers around the reads let the plugin count apart the
+	 * interrupts another CPU takes between a read and the window's marker
+	 * (one sent before the window, taken late), which CAL counts and the
+	 * window does not.
 	 */
 	/*
 	 * Numbered before it opens (a window cut short still takes its number)
@@ -626,6 +630,7 @@ static void measure_window(struct ktap *k, const struct scenario *sc,
 	 * between that read and the marker.
 	 */
 	w->plugin_window = next_plugin_window();
+	qs_edge_open();
 	read_cal_counts(cal_before, ncpus);
 	t0 = now_seconds();
 	qs_window_start();
@@ -641,6 +646,7 @@ static void measure_window(struct ktap *k, const struct scenario *sc,
 	w->seconds = now_seconds() - t0;
 	w->attempts = n + collapse_retries - retries_before;
 	read_cal_counts(w->cal, ncpus);
+	qs_edge_close();
 	ipitrace_stop();
 	read_sync_stats(sc, &w->stats);
 

@@ -59,8 +59,8 @@ val("cpu") != "" && val("role") != "" {
 	line = $0; sc = val("scenario"); po = val("policy"); $0 = p
 	hist = val("hist"); sub(/,(0,)*0$/, "", hist)
 	printf "{\"scenario\":\"%s\",\"policy\":\"%s\",\"window\":%s,\"ops\":%s,", sc, po, win[key], ops[key]
-	printf "\"kernel_insns\":%s,\"user_insns\":%s,\"interruptions\":%s,\"longest\":%s,\"sync_calls\":%s,\"ipi_entries\":%s,", \
-		val("kernel_insns"), val("user_insns"), val("entries"), val("longest"), val("sync_calls"), val("ipi_entries")
+	printf "\"kernel_insns\":%s,\"user_insns\":%s,\"interruptions\":%s,\"longest\":%s,\"sync_calls\":%s,\"ipi_entries\":%s,\"edge_ipi_entries\":%s,", \
+		val("kernel_insns"), val("user_insns"), val("entries"), val("longest"), val("sync_calls"), val("ipi_entries"), val("edge_ipi_entries")
 	printf "\"interruptions_by\":{\"sync\":%s,\"flush\":%s,\"tick\":%s,\"other\":%s},", \
 		val("entries_sync"), val("entries_flush"), val("entries_tick"), val("entries_other")
 	printf "\"insns_by\":{\"sync\":%s,\"flush\":%s,\"tick\":%s,\"other\":%s},\"hist_log2\":[%s],", \
@@ -76,7 +76,7 @@ val("cpu") != "" && val("role") != "" {
 				val("p50_" cl[i]), val("p90_" cl[i]), val("p99_" cl[i]), val("samples_" cl[i])
 	}
 	printf "},"
-	# The caller'"'"'s side of the syncs this CPU made (plugin version 2 with
+	# The caller'"'"'s side of the syncs this CPU made (plugin version 2 or later, with
 	# lab/plugin-caller.sh'"'"'s ranges: the lab kernel'"'"'s vmlinux).
 	if (val("calls") != "" && val("samples_call") != "") {
 		printf "\"caller\":{\"calls\":%s,\"slept\":%s,\"unended\":%s,\"wait_insns\":%s,\"irq_insns\":%s,", \

@@ -5,9 +5,11 @@
 # both scenarios, QS_COLLAPSES (default 50) operations a window. Asserts:
 #   - the plugin agrees with the guest's own counters: its count of calls
 #     into the sync callback equals the csd trace's sync IPIs on every CPU
-#     of every window, its count of function-call IPI entries equals
-#     /proc/interrupts' CAL on the idle and other-process CPUs, and every
-#     interruption of the idle CPU began with such an IPI;
+#     of every window, /proc/interrupts' CAL on every isolated CPU equals
+#     its count of function-call IPI entries in the window, plus at most
+#     those in the window's edges (between the CAL reads and the window's
+#     markers), and every interruption of the idle CPU began with such an
+#     IPI;
 #   - broadcast runs the sync on every isolated CPU about once per
 #     operation (>= 900 per 1,000, the guest's own bound), each a wake-up
 #     of its own on the idle CPU (two may share one interruption of a busy
@@ -91,11 +93,14 @@ check "stock: plugin's sync callback calls = the trace's sync IPIs, every CPU, e
 	'if .stock == null then ["no stock run"] else [.stock[] | select(.sync_calls != .sync_ipis) | "\(.scenario)/cpu\(.cpu): plugin \(.sync_calls), trace \(.sync_ipis)"] end'
 check "stock: every isolated CPU runs the sync >= 900 times per 1,000 operations" \
 	'[(.stock // [])[] | select(.cpu > 0 and .sync_calls * 1000 < 900 * .ops) | "\(.scenario)/cpu\(.cpu): \(.sync_calls) of \(.ops)"]'
-# Not on the same-mm CPU: its TLB flush IPIs follow the collapsing thread,
-# and one in flight across the window's edge counts in CAL's reads but
-# not inside the markers (151 against 152 once, 2026-12-07).
-check "idle and other-process CPUs: the plugin's function-call IPI entries = /proc/interrupts' CAL, every window" \
-	'[.runs[][], (.stock // [])[] | select(.cpu > 0 and .role != "same-mm" and .ipi_entries != .all_ipis) | "\(.scenario)/\(.policy)/cpu\(.cpu): plugin \(.ipi_entries), CAL \(.all_ipis)"]'
+# CAL is read just outside the window's markers: an IPI sent before the
+# window and taken late, after the first read, counts in CAL and not inside
+# the markers (151 against 152 on the same-mm CPU, 0 against 1 on the
+# other-process one, 2026-12-07). The plugin counts such entries apart,
+# between the edge markers around the reads and the window's own, so CAL
+# must lie between the entries inside the window and those plus the edges'.
+check "isolated CPUs: /proc/interrupts' CAL = the plugin's function-call IPI entries in the window, plus at most those in its edges, every window" \
+	'[.runs[][], (.stock // [])[] | select(.cpu > 0 and (.all_ipis < .ipi_entries or .all_ipis > .ipi_entries + .edge_ipi_entries)) | "\(.scenario)/\(.policy)/cpu\(.cpu): plugin \(.ipi_entries) (+\(.edge_ipi_entries) in the edges), CAL \(.all_ipis)"]'
 # Nothing but an IPI wakes an idle nohz_full CPU here: every interruption
 # began with one. (Two IPIs may share one, if the host keeps the vCPU from
 # halting before the next: fewer interruptions, never more.)

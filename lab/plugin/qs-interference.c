@@ -77,6 +77,8 @@ static const char *const kind_name[NKINDS] = { "other", "tick", "flush", "sync",
 
 struct counts {
 	uint64_t kernel_insns, user_insns, entries, longest, sync_calls, ipi_entries;
+	/* Function-call IPI entries in the window's edges (edge markers). */
+	uint64_t edge_ipi_entries;
 	uint64_t entries_by[NCLS], insns_by[NCLS], hist[QS_HIST];
 	uint32_t *samples;	/* each stretch: its length, its class in the top bits */
 	size_t nsamples, cap;
@@ -110,6 +112,13 @@ static int nvcpus;
 static struct vcpu *vcpus;
 static struct counts *counts;	/* [MAX_WINDOWS][nvcpus] */
 static atomic_int open_window = -1;
+/*
+ * The window whose edge is open, or -1: from an edge-open marker to the
+ * window's start, the next window; from its stop to the edge-close marker,
+ * the window it closed (only if an edge-open marker preceded it).
+ */
+static atomic_int edge_window = -1;
+static atomic_bool edge_armed;
 static atomic_int nwindows;
 static atomic_int dropped_windows;
 static bool arm64;
@@ -287,10 +296,15 @@ static void sync_call(unsigned int vcpu, void *udata)
 static void ipi_entry(unsigned int vcpu, void *udata)
 {
 	int w = atomic_load_explicit(&open_window, memory_order_relaxed);
+	int e = atomic_load_explicit(&edge_window, memory_order_relaxed);
 
 	(void)udata;
-	if ((int)vcpu < nvcpus && w >= 0)
+	if ((int)vcpu >= nvcpus)
+		return;
+	if (w >= 0)
 		at(w, vcpu)->ipi_entries++;
+	else if (e >= 0)
+		at(e, vcpu)->edge_ipi_entries++;
 }
 
 /*
@@ -316,40 +330,69 @@ static bool halts(const struct qemu_plugin_insn *insn)
 	return size == 1 && data[0] == 0xf4;
 }
 
+/*
+ * A marker ran (@udata: which, as marker() returns it). Windows are numbered
+ * by their start markers; the edge markers bracket a window with the guest's
+ * reads of its counters, so that what those reads saw and the window did not
+ * can be told from what neither saw.
+ */
 static void mark(unsigned int vcpu, void *udata)
 {
-	(void)vcpu;
-	if (udata) {
-		int w = atomic_fetch_add(&nwindows, 1);
+	int m = (int)(uintptr_t)udata, w;
 
+	(void)vcpu;
+	switch (m) {
+	case QS_MARK_START:
+		atomic_store(&edge_window, -1);
+		w = atomic_fetch_add(&nwindows, 1);
 		if (w < MAX_WINDOWS) {
 			atomic_store(&open_window, w);
 		} else {
 			atomic_fetch_add(&dropped_windows, 1);
 			atomic_store(&open_window, -1);
 		}
-	} else {
-		atomic_store(&open_window, -1);
+		break;
+	case QS_MARK_STOP:
+		w = atomic_exchange(&open_window, -1);
+		atomic_store(&edge_window, atomic_load(&edge_armed) ? w : -1);
+		break;
+	case QS_MARK_EDGE_OPEN:
+		w = atomic_load(&nwindows);
+		atomic_store(&edge_armed, true);
+		atomic_store(&edge_window, w < MAX_WINDOWS ? w : -1);
+		break;
+	default:
+		atomic_store(&edge_armed, false);
+		atomic_store(&edge_window, -1);
 	}
 }
 
-/* Which marker @insn is: 1 start, 2 stop, 0 none. */
+/* Which marker @insn is: a QS_MARK_* value, or 0. */
 static int marker(const struct qemu_plugin_insn *insn)
 {
-	static const uint8_t start[] = QS_MARK_X86_START, stop[] = QS_MARK_X86_STOP;
+	static const uint8_t x86[][QS_MARK_X86_LEN] = {
+		[QS_MARK_START] = QS_MARK_X86_START, [QS_MARK_STOP] = QS_MARK_X86_STOP,
+		[QS_MARK_EDGE_OPEN] = QS_MARK_X86_EDGE_OPEN,
+		[QS_MARK_EDGE_CLOSE] = QS_MARK_X86_EDGE_CLOSE,
+	};
+	static const uint32_t a64[] = {
+		[QS_MARK_START] = QS_MARK_ARM64_START, [QS_MARK_STOP] = QS_MARK_ARM64_STOP,
+		[QS_MARK_EDGE_OPEN] = QS_MARK_ARM64_EDGE_OPEN,
+		[QS_MARK_EDGE_CLOSE] = QS_MARK_ARM64_EDGE_CLOSE,
+	};
 	size_t size = qemu_plugin_insn_size(insn);
 	const uint8_t *data = qemu_plugin_insn_data(insn);
-	uint32_t word;
+	uint32_t word = 0;
+	int m;
 
-	if (arm64) {
-		if (size != 4)
-			return 0;
-		memcpy(&word, data, 4);
-		return word == QS_MARK_ARM64_START ? 1 : word == QS_MARK_ARM64_STOP ? 2 : 0;
-	}
-	if (size != QS_MARK_X86_LEN)
+	if (size != (arm64 ? 4 : QS_MARK_X86_LEN))
 		return 0;
-	return !memcmp(data, start, size) ? 1 : !memcmp(data, stop, size) ? 2 : 0;
+	if (arm64)
+		memcpy(&word, data, 4);
+	for (m = QS_MARK_START; m <= QS_MARK_EDGE_CLOSE; m++)
+		if (arm64 ? word == a64[m] : !memcmp(data, x86[m], size))
+			return m;
+	return 0;
 }
 
 static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
@@ -408,7 +451,7 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 
 			if (m)
 				qemu_plugin_register_vcpu_insn_exec_cb(insn, mark, QEMU_PLUGIN_CB_NO_REGS,
-								       m == 1 ? (void *)1 : NULL);
+								       (void *)(uintptr_t)m);
 		}
 	}
 	qemu_plugin_register_vcpu_tb_exec_cb(tb, tb_exec, QEMU_PLUGIN_CB_NO_REGS, (void *)u);
@@ -441,7 +484,7 @@ static void write_results(qemu_plugin_id_t id, void *udata)
 		free(buf);
 		return;
 	}
-	fprintf(f, "plugin=qs-interference version=2 vcpus=%d windows=%d dropped_windows=%d\n",
+	fprintf(f, "plugin=qs-interference version=3 vcpus=%d windows=%d dropped_windows=%d\n",
 		nvcpus, windows, atomic_load(&dropped_windows));
 	for (w = 0; w < windows; w++) {
 		for (v = 0; v < nvcpus; v++) {
@@ -449,9 +492,9 @@ static void write_results(qemu_plugin_id_t id, void *udata)
 
 			fprintf(f, "window=%d vcpu=%d kernel_insns=%" PRIu64 " user_insns=%" PRIu64
 				" entries=%" PRIu64 " longest=%" PRIu64 " sync_calls=%" PRIu64
-				" ipi_entries=%" PRIu64,
+				" ipi_entries=%" PRIu64 " edge_ipi_entries=%" PRIu64,
 				w, v, k->kernel_insns, k->user_insns, k->entries, k->longest,
-				k->sync_calls, k->ipi_entries);
+				k->sync_calls, k->ipi_entries, k->edge_ipi_entries);
 			for (c = 0; c < NCLS; c++)
 				fprintf(f, " entries_%s=%" PRIu64 " insns_%s=%" PRIu64, kind_name[c],
 					k->entries_by[c], kind_name[c], k->insns_by[c]);
