@@ -109,4 +109,42 @@ for cover in patches/linux-*/0000-cover-letter.patch; do
 		fi
 	done < <(sed -n 's/^C \([a-z0-9-]*\)$/\1/p' "$cover")
 done
+
+# In a series whose cover letter has that section, a patch carries below
+# its "---" every "Never" test whose header says it backs that patch (names
+# its subject), each to the letter of its file, and no other test (notes a
+# reviewer runs; git am drops them). The 6.12 letter has no such section.
+for p in patches/linux-*/0[0-9][0-9][1-9]-*.patch; do
+	base=$(basename "$(dirname "$p")")
+	grep -qs '^The ordering, as litmus tests$' "$(dirname "$p")/0000-cover-letter.patch" || continue
+	name=$(basename "$p" .patch)
+	name=${name%%-*}
+	subject=$(sed -n '/^Subject: /,/^$/p' "$p" | tr '\n' ' ' |
+		sed -E 's/^Subject: \[PATCH [0-9]+\/[0-9]+\] //; s/ +/ /g; s/ $//')
+	notes=$(sed -n '/^---$/,/^diff --git/p' "$p")
+	want=''
+	for f in model/litmus/*.litmus; do
+		grep -q '^ \* Result: Never' "$f" || continue
+		tr '\n' ' ' < "$f" | sed -E 's/ \* / /g; s/ +/ /g' |
+			grep -qF "Backs: \"$subject\"" && want+=" $(basename "$f" .litmus)"
+	done
+	have=$(sed -n 's/^C \([a-z0-9-]*\)$/\1/p' <<< "$notes" | tr '\n' ' ')
+	if [ "$(tr ' ' '\n' <<< "$want" | sort | sed '/^$/d')" = \
+		"$(tr ' ' '\n' <<< "$have" | sort | sed '/^$/d')" ]; then
+		t_pass "$base $name: below its ---, the litmus tests that back it:${want:- none}"
+	else
+		t_fail "$base $name: below its ---, the litmus tests that back it:${want:- none}" \
+			"it carries: ${have:-none}"
+	fi
+	for c in $have; do
+		if [ -f "model/litmus/$c.litmus" ] &&
+			diff -q <(sed -n "/^C $c\$/,/^exists/p" <<< "$notes") \
+				<(sed -n '1,/^exists/p' "model/litmus/$c.litmus") > /dev/null; then
+			t_pass "$base $name: $c inlined as model/litmus/$c.litmus has it"
+		else
+			t_fail "$base $name: $c inlined as model/litmus/$c.litmus has it" \
+				"the patch's copy differs from the file (or there is no file)"
+		fi
+	done
+done
 t_finish

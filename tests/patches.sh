@@ -34,13 +34,13 @@ check_numbered() {
 	fi
 }
 
-# check_mailed_text PATCH: the text a list reader gets (the message, before
-# the diffstat) names nothing they cannot see: no patch of the lab's queue
-# by number, no private review numbering, no "seed" for the 2023 patch, no
-# note to ourselves about posting.
+# check_mailed_text PATCH: the text a list reader gets (the message and the
+# notes below its "---", up to the diff) names nothing they cannot see: no
+# patch of the lab's queue by number, no private review numbering, no
+# "seed" for the 2023 patch, no note to ourselves about posting.
 check_mailed_text() {
 	local hits
-	hits=$(sed -n '1,/^---$/p' "$1" |
+	hits=$(sed -n '1,/^diff --git /p' "$1" |
 		grep -niE '\b[0-9]/7\b|finding [0-9]|\bseed\b|before posting|the lab\b|quietsync-check' || true)
 	if [ -z "$hits" ]; then
 		t_pass "$(basename "$1"): the mailed text stands on its own"
