@@ -8,7 +8,9 @@
 # the plugin's interruptions (kernel stretches begun from user mode or
 # idle), by handler, kernel instructions (total, by handler), the longest
 # stretch, the log2 histogram of stretch lengths, the sync callback's calls
-# and the function-call IPI entries (x86: what /proc/interrupts counts);
+# and the function-call IPI entries (x86: what /proc/interrupts counts),
+# inside the window and in its edges (between the guest's reads of
+# /proc/interrupts and the window's markers; null before plugin version 3);
 # stretch_insns: per handler (and all), from the stretches' raw lengths:
 # the shortest, the most common (mode, mode_n times), p50, p90, p99, n;
 # per_1k: interruptions and kernel instructions per 1,000 ops; caller: the
@@ -60,7 +62,7 @@ val("cpu") != "" && val("role") != "" {
 	hist = val("hist"); sub(/,(0,)*0$/, "", hist)
 	printf "{\"scenario\":\"%s\",\"policy\":\"%s\",\"window\":%s,\"ops\":%s,", sc, po, win[key], ops[key]
 	printf "\"kernel_insns\":%s,\"user_insns\":%s,\"interruptions\":%s,\"longest\":%s,\"sync_calls\":%s,\"ipi_entries\":%s,\"edge_ipi_entries\":%s,", \
-		val("kernel_insns"), val("user_insns"), val("entries"), val("longest"), val("sync_calls"), val("ipi_entries"), val("edge_ipi_entries")
+		val("kernel_insns"), val("user_insns"), val("entries"), val("longest"), val("sync_calls"), val("ipi_entries"), (val("edge_ipi_entries") == "" ? "null" : val("edge_ipi_entries"))
 	printf "\"interruptions_by\":{\"sync\":%s,\"flush\":%s,\"tick\":%s,\"other\":%s},", \
 		val("entries_sync"), val("entries_flush"), val("entries_tick"), val("entries_other")
 	printf "\"insns_by\":{\"sync\":%s,\"flush\":%s,\"tick\":%s,\"other\":%s},\"hist_log2\":[%s],", \

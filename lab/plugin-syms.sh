@@ -7,8 +7,10 @@
 # symbol's higher address). CLASS: sync (the sync's IPI callback; the plugin
 # counts calls at its first instruction), flush (x86's TLB flush IPI),
 # tick (the scheduler tick's handlers, whichever this kernel has), ipi
-# (x86's function-call IPI entry points: counted where they start, each
-# one an increment of /proc/interrupts' CAL).
+# (where both of x86's function-call IPI handlers enter the generic code,
+# right after each incremented /proc/interrupts' CAL: counted where it
+# starts; counted there rather than at the vectors' entry, whose prologue a
+# descheduled vCPU may stretch across the guest's read of CAL).
 # Exits 1 if there is no sync callback: nothing could be attributed.
 #   lab/plugin-syms.sh --names
 # the function names, commas between (guest/init's qs.kallsyms=).
@@ -16,7 +18,7 @@ set -euo pipefail
 
 HANDLERS="tlb_remove_table_smp_sync:sync flush_tlb_func:flush tick_nohz_handler:tick
 tick_nohz_highres_handler:tick tick_sched_timer:tick tick_handle_periodic:tick
-asm_sysvec_call_function:ipi asm_sysvec_call_function_single:ipi"
+generic_smp_call_function_single_interrupt:ipi"
 
 if [ "${1:-}" = --names ]; then
 	tr ' ' '\n' <<< "$HANDLERS" | cut -d: -f1 | paste -sd, -

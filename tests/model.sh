@@ -114,13 +114,14 @@ done
 # its "---" every "Never" test whose header says it backs that patch (names
 # its subject), each to the letter of its file, and no other test (notes a
 # reviewer runs; git am drops them). The 6.12 letter has no such section.
-for p in patches/linux-*/0[0-9][0-9][1-9]-*.patch; do
+for p in patches/linux-*/[0-9][0-9][0-9][0-9]-*.patch; do
+	[ "${p##*/}" = 0000-cover-letter.patch ] && continue
 	base=$(basename "$(dirname "$p")")
 	grep -qs '^The ordering, as litmus tests$' "$(dirname "$p")/0000-cover-letter.patch" || continue
 	name=$(basename "$p" .patch)
 	name=${name%%-*}
 	subject=$(sed -n '/^Subject: /,/^$/p' "$p" | tr '\n' ' ' |
-		sed -E 's/^Subject: \[PATCH [0-9]+\/[0-9]+\] //; s/ +/ /g; s/ $//')
+		sed -E 's/^Subject: \[PATCH[^]]*\] //; s/ +/ /g; s/ $//')
 	notes=$(sed -n '/^---$/,/^diff --git/p' "$p")
 	want=''
 	for f in model/litmus/*.litmus; do

@@ -22,7 +22,11 @@
  * open when they run; a stretch (its interruption, length, class) in the
  * window it began in, so a stretch already running when a window opens adds
  * instructions but no interruption. Each stretch's length is kept (up to
- * 200,000 per window and vCPU) for exact percentiles.
+ * 200,000 per window and vCPU) for exact percentiles. Two more markers
+ * bracket a window with the guest's reads of /proc/interrupts: IPI
+ * entries between them and outside the window count apart, as the
+ * window's edges (an IPI sent before the window and taken late, which the
+ * reads count and the window does not).
  *
  * The caller's side: with the call, ret, wait, irq, iret and switch lines
  * of lab/plugin-caller.sh (from the lab kernel's vmlinux), each call of
@@ -37,8 +41,9 @@
  *
  * Arguments: out=FILE (the results, written at exit), syms=FILE (lines
  * "KIND START END NAME", START and END hex, KIND: sync|flush|tick, a
- * handler class; ipi, a function-call IPI's entry point, whose executions
- * are counted (what /proc/interrupts counts); call, a sync function
+ * handler class; ipi, where a function-call IPI's handler enters the
+ * generic code, just after it counted the IPI in /proc/interrupts (x86's
+ * CAL), whose executions are counted; call, a sync function
  * (entered at START); ret, a return site of a call to one (at START);
  * wait, a spin-wait loop; irq, an interrupt or exception entry (a block
  * beginning in the range enters one); iret, an interrupt return's IRETQ;
@@ -113,12 +118,13 @@ static struct vcpu *vcpus;
 static struct counts *counts;	/* [MAX_WINDOWS][nvcpus] */
 static atomic_int open_window = -1;
 /*
- * The window whose edge is open, or -1: from an edge-open marker to the
- * window's start, the next window; from its stop to the edge-close marker,
- * the window it closed (only if an edge-open marker preceded it).
+ * The window the edge markers bracket, or -1: from an edge-open marker
+ * (the next window's number) to the edge-close marker. Inside it, an event
+ * outside the window itself counts in the window's edges. Neither the
+ * window's start nor its stop touches it, so that an event on another vCPU
+ * counts in the window or in its edges whatever it races with.
  */
 static atomic_int edge_window = -1;
-static atomic_bool edge_armed;
 static atomic_int nwindows;
 static atomic_int dropped_windows;
 static bool arm64;
@@ -295,15 +301,18 @@ static void sync_call(unsigned int vcpu, void *udata)
 /* A function-call IPI's entry point ran (what /proc/interrupts counts). */
 static void ipi_entry(unsigned int vcpu, void *udata)
 {
-	int w = atomic_load_explicit(&open_window, memory_order_relaxed);
-	int e = atomic_load_explicit(&edge_window, memory_order_relaxed);
+	int w = atomic_load_explicit(&open_window, memory_order_acquire);
+	int e;
 
 	(void)udata;
 	if ((int)vcpu >= nvcpus)
 		return;
-	if (w >= 0)
+	if (w >= 0) {
 		at(w, vcpu)->ipi_entries++;
-	else if (e >= 0)
+		return;
+	}
+	e = atomic_load_explicit(&edge_window, memory_order_acquire);
+	if (e >= 0)
 		at(e, vcpu)->edge_ipi_entries++;
 }
 
@@ -343,7 +352,6 @@ static void mark(unsigned int vcpu, void *udata)
 	(void)vcpu;
 	switch (m) {
 	case QS_MARK_START:
-		atomic_store(&edge_window, -1);
 		w = atomic_fetch_add(&nwindows, 1);
 		if (w < MAX_WINDOWS) {
 			atomic_store(&open_window, w);
@@ -353,16 +361,13 @@ static void mark(unsigned int vcpu, void *udata)
 		}
 		break;
 	case QS_MARK_STOP:
-		w = atomic_exchange(&open_window, -1);
-		atomic_store(&edge_window, atomic_load(&edge_armed) ? w : -1);
+		atomic_store(&open_window, -1);
 		break;
 	case QS_MARK_EDGE_OPEN:
 		w = atomic_load(&nwindows);
-		atomic_store(&edge_armed, true);
 		atomic_store(&edge_window, w < MAX_WINDOWS ? w : -1);
 		break;
 	default:
-		atomic_store(&edge_armed, false);
 		atomic_store(&edge_window, -1);
 	}
 }
