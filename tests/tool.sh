@@ -324,6 +324,21 @@ raw=$(cat "$t/options/raw")
 hex=$(cat "$t/options/hex")
 bin=$(cat "$t/options/bin")
 csd=$(cat "$t/events/csd/csd_function_entry/enable")
+reader=
+# The top level is the host's own (a private mount of tracefs is the same
+# instance): put it back however this ends, a signal included.
+restore() {
+	[ -z "$reader" ] || kill "$reader" 2> /dev/null || true
+	reader=
+	echo "$raw" > "$t/options/raw"
+	echo "$hex" > "$t/options/hex"
+	echo "$bin" > "$t/options/bin"
+	echo "$csd" > "$t/events/csd/csd_function_entry/enable"
+}
+trap restore EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
 echo 1 > "$t/options/raw"
 echo 1 > "$t/options/hex"
 echo 1 > "$t/options/bin"
@@ -334,11 +349,7 @@ before=$(state)
 rc=0
 "$1" --cpus 1 --load -d 15 --json > "$2" || rc=$?
 after=$(state)
-kill "$reader"
-echo "$raw" > "$t/options/raw"
-echo "$hex" > "$t/options/hex"
-echo "$bin" > "$t/options/bin"
-echo "$csd" > "$t/events/csd/csd_function_entry/enable"
+restore
 [ "$before" = "$after" ] || { echo "top-level instance changed: '$before' -> '$after'" >&2; exit 9; }
 cat "$2"
 exit "$rc"
