@@ -13,9 +13,10 @@
 #   - broadcast runs the sync on every isolated CPU about once per
 #     operation (>= 900 per 1,000, the guest's own bound), each a wake-up
 #     of its own on the idle CPU (two may share one interruption of a busy
-#     CPU whose vCPU the host descheduled: >= 500 there); quiet-flush never runs the
-#     sync on the idle CPU and leaves it with no kernel instruction at all,
-#     runs it at most 20 times per 1,000 on the busy ones (the guest's
+#     CPU whose vCPU the host descheduled: >= 500 there); quiet-flush
+#     never runs the sync on the idle CPU, which executes no instruction
+#     of the sync or a TLB flush (the kernel's own work that still reaches
+#     it is printed), runs it at most 20 times per 1,000 on the busy ones (the guest's
 #     bound: one in the kernel at that moment is rightly waited for), and
 #     the same-mm CPU keeps its TLB flush IPIs;
 #   - Debian's stock kernel (its symbols read from /proc/kallsyms in a
@@ -101,11 +102,14 @@ check "stock: every isolated CPU runs the sync >= 900 times per 1,000 operations
 # must lie between the entries inside the window and those plus the edges'.
 check "isolated CPUs: /proc/interrupts' CAL = the plugin's function-call IPI entries in the window, plus at most those in its edges, every window" \
 	'[.runs[][], (.stock // [])[] | select(.cpu > 0 and (.all_ipis < .ipi_entries or .all_ipis > .ipi_entries + .edge_ipi_entries)) | "\(.scenario)/\(.policy)/cpu\(.cpu): plugin \(.ipi_entries) (+\(.edge_ipi_entries) in the edges), CAL \(.all_ipis)"]'
-# Nothing but an IPI wakes an idle nohz_full CPU here: every interruption
-# began with one. (Two IPIs may share one, if the host keeps the vCPU from
-# halting before the next: fewer interruptions, never more.)
-check "idle CPU: every interruption began with a function-call IPI (interruptions <= CAL)" \
-	'[.runs[][] | select(.role == "idle" and .interruptions > .all_ipis) | "\(.scenario)/\(.policy): plugin \(.interruptions), CAL \(.all_ipis)"]'
+# Nothing but an IPI wakes an idle nohz_full CPU here, or a tick it
+# restarted for work an IPI brought: every interruption that did not run
+# the tick began with one (an IPI of something else than the sync, then a
+# tick, once in a loaded run: 2 interruptions, CAL 1, 2026-12-07). Two IPIs
+# may share one, if the host keeps the vCPU from halting before the next:
+# fewer interruptions, never more.
+check "idle CPU: every interruption that did not run the tick began with a function-call IPI (interruptions - tick <= CAL)" \
+	'[.runs[][] | select(.role == "idle" and .interruptions - .interruptions_by.tick > .all_ipis) | "\(.scenario)/\(.policy): plugin \(.interruptions) (\(.interruptions_by.tick) tick), CAL \(.all_ipis)"]'
 check "broadcast: every isolated CPU runs the sync >= 900 times per 1,000 operations" \
 	'[.runs[][] | select(.policy == "broadcast" and .cpu > 0 and .sync_calls * 1000 < 900 * .ops) | "\(.scenario)/cpu\(.cpu): \(.sync_calls) of \(.ops)"]'
 # The idle CPU halts between operations: each sync IPI is a wake-up of its
@@ -125,8 +129,18 @@ check "quiet-flush: the idle CPU never runs the sync" \
 	'[.runs[][] | select(.policy == "quiet-flush" and .role == "idle" and (.sync_calls > 0 or .interruptions_by.sync > 0)) | "\(.scenario): \(.sync_calls) calls"]'
 check "quiet-flush: the other isolated CPUs run it at most 20 times per 1,000 operations" \
 	'[.runs[][] | select(.policy == "quiet-flush" and .cpu > 0 and .sync_calls * 1000 > 20 * .ops) | "\(.scenario)/cpu\(.cpu): \(.sync_calls) of \(.ops)"]'
-check "quiet-flush: the idle CPU executes no kernel instruction" \
-	'[.runs[][] | select(.policy == "quiet-flush" and .role == "idle" and .kernel_insns > 0) | "\(.scenario): \(.kernel_insns) instructions in \(.interruptions) interruptions"]'
+# Not "no kernel instruction at all": the kernel's own work may still reach
+# an idle CPU (in one loaded run an IPI of something else than the sync,
+# then a tick: 5,322 instructions in 2 interruptions, 2026-12-07). What the
+# series answers for is the sync and the TLB flush: none of it, and every
+# other interruption is printed.
+check "quiet-flush: the idle CPU executes no instruction of the sync or a TLB flush" \
+	'[.runs[][] | select(.policy == "quiet-flush" and .role == "idle" and
+		(.insns_by.sync > 0 or .insns_by.flush > 0 or .interruptions_by.sync > 0 or .interruptions_by.flush > 0)) |
+		"\(.scenario): \(.insns_by.sync) sync and \(.insns_by.flush) flush instructions"]'
+jq -r '.runs[][] | select(.policy == "quiet-flush" and .role == "idle" and .kernel_insns > 0) |
+	"# quiet-flush, idle CPU, \(.scenario): the kernel'"'"'s own work, not the sync: \(.interruptions) interruptions (\(.interruptions_by.tick) tick, \(.interruptions_by.other) other), \(.kernel_insns) instructions"' \
+	"$report" || true
 check "quiet-flush: the same-mm CPU keeps its TLB flush IPIs (x86)" \
 	'[.runs[][] | select(.policy == "quiet-flush" and .role == "same-mm" and .interruptions_by.flush == 0) | "\(.scenario): no flush interruption"]'
 # A sync interruption of an idle x86 CPU ran 1,737 instructions (median,
