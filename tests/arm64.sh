@@ -73,10 +73,11 @@ t_expect "arm64-demo.json has both scenarios and four policies" 0 \
 # an interruption if the host deschedules its vCPU: at least half there,
 # as tests/interference.sh);
 # quiet-flush never on the idle CPU, which executes no instruction of the
-# sync (arm64's TLB flush is a broadcast instruction: no IPI of any kind;
-# the kernel's own work, an IPI of something else and the tick it
-# restarts, may still reach it, as once on x86: tests/interference.sh),
-# and at most 20 times per 1,000 on the busy ones (the guest's bound). 20 operations per window: about a minute.
+# sync (arm64's TLB flush is a broadcast instruction, not an IPI); the
+# kernel's own work, an IPI of something else and the tick it restarts,
+# may still reach it, as once on x86, at most 4 interruptions a window
+# (tests/interference.sh says why); and at most 20 times per 1,000 on the
+# busy ones (the guest's bound). 20 operations per window: about a minute.
 QS_PLUGIN=1 QS_POLICIES=broadcast,quiet-flush QS_COLLAPSES=20 QS_TIMEOUT=900 \
 	QS_RUN_NAME=interference t_guest lab/vm.sh interference
 dir=$QS_BUILD/runs/arm64-interference
@@ -94,8 +95,9 @@ if lab/interference-report.sh "$dir" > "$dir/interference.json"; then
 		(.[] | select(.policy == "quiet-flush" and .cpu > 0 and .sync_calls * 1000 > 20 * .ops) |
 			"\(.scenario)/quiet-flush/cpu\(.cpu): \(.sync_calls) syncs in \(.ops)"),
 		(.[] | select(.policy == "quiet-flush" and .role == "idle" and
-			(.sync_calls > 0 or .insns_by.sync > 0 or .interruptions_by.sync > 0)) |
-			"\(.scenario)/quiet-flush/idle: \(.sync_calls) syncs, \(.insns_by.sync) sync instructions")]' \
+			(.sync_calls > 0 or .insns_by.sync > 0 or .interruptions_by.sync > 0 or
+			 .interruptions_by.other + .interruptions_by.tick > 4)) |
+			"\(.scenario)/quiet-flush/idle: \(.sync_calls) syncs, \(.insns_by.sync) sync instructions, \(.interruptions_by.other + .interruptions_by.tick) other interruptions")]' \
 		--argjson cpus "${QS_SMP:-4}"
 else
 	t_fail "plugin: counted every window the arm64 guest marked" "lab/interference-report.sh $dir failed"

@@ -8,16 +8,17 @@
 #     of every window, /proc/interrupts' CAL on every isolated CPU equals
 #     its count of function-call IPI entries in the window, plus at most
 #     those in the window's edges (between the CAL reads and the window's
-#     markers), and every interruption of the idle CPU began with such an
-#     IPI;
+#     markers), and every interruption of the idle CPU that did not run
+#     the tick began with such an IPI;
 #   - broadcast runs the sync on every isolated CPU about once per
 #     operation (>= 900 per 1,000, the guest's own bound), each a wake-up
 #     of its own on the idle CPU (two may share one interruption of a busy
 #     CPU whose vCPU the host descheduled: >= 500 there); quiet-flush
 #     never runs the sync on the idle CPU, which executes no instruction
 #     of the sync or a TLB flush (the kernel's own work that still reaches
-#     it is printed), runs it at most 20 times per 1,000 on the busy ones (the guest's
-#     bound: one in the kernel at that moment is rightly waited for), and
+#     it is printed, at most 4 interruptions a window), runs it at most
+#     20 times per 1,000 on the busy ones (the guest's bound: one in the
+#     kernel at that moment is rightly waited for), and
 #     the same-mm CPU keeps its TLB flush IPIs;
 #   - Debian's stock kernel (its symbols read from /proc/kallsyms in a
 #     boot of their own, lab/kallsyms.sh: Debian ships no System.map):
@@ -132,14 +133,18 @@ check "quiet-flush: the other isolated CPUs run it at most 20 times per 1,000 op
 # Not "no kernel instruction at all": the kernel's own work may still reach
 # an idle CPU (in one loaded run an IPI of something else than the sync,
 # then a tick: 5,322 instructions in 2 interruptions, 2026-12-07). What the
-# series answers for is the sync and the TLB flush: none of it, and every
-# other interruption is printed.
-check "quiet-flush: the idle CPU executes no instruction of the sync or a TLB flush" \
+# series answers for is the sync and the TLB flush: none of it. The rest is
+# printed, and bounded at 4 interruptions a window: twice the most seen,
+# far below the one per operation (50 to 200) of a rule that would send
+# the idle CPU anything per operation, or of a tick that did not stop.
+check "quiet-flush: the idle CPU executes no instruction of the sync or a TLB flush, and at most 4 other interruptions a window" \
 	'[.runs[][] | select(.policy == "quiet-flush" and .role == "idle" and
-		(.insns_by.sync > 0 or .insns_by.flush > 0 or .interruptions_by.sync > 0 or .interruptions_by.flush > 0)) |
-		"\(.scenario): \(.insns_by.sync) sync and \(.insns_by.flush) flush instructions"]'
-jq -r '.runs[][] | select(.policy == "quiet-flush" and .role == "idle" and .kernel_insns > 0) |
-	"# quiet-flush, idle CPU, \(.scenario): the kernel'"'"'s own work, not the sync: \(.interruptions) interruptions (\(.interruptions_by.tick) tick, \(.interruptions_by.other) other), \(.kernel_insns) instructions"' \
+		(.insns_by.sync > 0 or .insns_by.flush > 0 or .interruptions_by.sync > 0 or .interruptions_by.flush > 0 or
+		 .interruptions_by.other + .interruptions_by.tick > 4)) |
+		"\(.scenario): \(.insns_by.sync) sync and \(.insns_by.flush) flush instructions, \(.interruptions_by.other + .interruptions_by.tick) other interruptions"]'
+jq -r '.runs | to_entries[] | .key as $run | .value[] |
+	select(.policy == "quiet-flush" and .role == "idle" and .interruptions_by.other + .interruptions_by.tick > 0) |
+	"# run \($run + 1), quiet-flush, idle CPU, \(.scenario): kernel work other than the sync and the flush: \(.interruptions_by.tick) tick and \(.interruptions_by.other) other interruptions, \(.insns_by.tick + .insns_by.other) instructions"' \
 	"$report" || true
 check "quiet-flush: the same-mm CPU keeps its TLB flush IPIs (x86)" \
 	'[.runs[][] | select(.policy == "quiet-flush" and .role == "same-mm" and .interruptions_by.flush == 0) | "\(.scenario): no flush interruption"]'

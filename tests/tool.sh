@@ -326,14 +326,15 @@ bin=$(cat "$t/options/bin")
 csd=$(cat "$t/events/csd/csd_function_entry/enable")
 reader=
 # The top level is the host's own (a private mount of tracefs is the same
-# instance): put it back however this ends, a signal included.
+# instance): put it back however this ends, a signal included (all but
+# SIGKILL).
 restore() {
 	[ -z "$reader" ] || kill "$reader" 2> /dev/null || true
 	reader=
-	echo "$raw" > "$t/options/raw"
-	echo "$hex" > "$t/options/hex"
-	echo "$bin" > "$t/options/bin"
-	echo "$csd" > "$t/events/csd/csd_function_entry/enable"
+	echo "$raw" > "$t/options/raw" || true
+	echo "$hex" > "$t/options/hex" || true
+	echo "$bin" > "$t/options/bin" || true
+	echo "$csd" > "$t/events/csd/csd_function_entry/enable" || true
 }
 trap restore EXIT
 trap 'exit 129' HUP
@@ -425,11 +426,13 @@ start=$SECONDS
 "$tool" --cpus 1 --load -d 30 --json > "$work/sig-early.json" 2> /dev/null &
 pid=$!
 for _ in $(seq 500); do
+	# Gone, or a zombie (an early verdict): nothing left to signal.
+	grep -qs '^State:[[:space:]]*[^Z]' "/proc/$pid/status" || break
 	caught=$(awk '$1 == "SigCgt:" { print $2 }' "/proc/$pid/status" 2> /dev/null || true)
 	(((16#${caught:-0} & 2) == 0)) || break
 	sleep 0.01
 done
-kill -INT "$pid"
+kill -INT "$pid" 2> /dev/null || true
 rc=0
 wait "$pid" || rc=$?
 took=$((SECONDS - start))
