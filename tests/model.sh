@@ -74,6 +74,22 @@ for f in model/litmus/*.litmus; do
 	done
 done
 
+# check_inlined WHERE TEXT: every litmus test TEXT inlines ("C NAME" to its
+# "exists" line) is model/litmus/NAME.litmus, to the letter.
+check_inlined() {
+	local c
+	while read -r c; do
+		if [ -f "model/litmus/$c.litmus" ] &&
+			diff -q <(sed -n "/^C $c\$/,/^exists/p" <<< "$2") \
+				<(sed -n '1,/^exists/p' "model/litmus/$c.litmus") > /dev/null; then
+			t_pass "$1: $c inlined as model/litmus/$c.litmus has it"
+		else
+			t_fail "$1: $c inlined as model/litmus/$c.litmus has it" \
+				"the copy differs from the file (or there is no file)"
+		fi
+	done < <(sed -n 's/^C \([a-z0-9-]*\)$/\1/p' <<< "$2")
+}
+
 # A mailed cover letter with a section of litmus tests cites them by file
 # name and inlines some whole: it cites at least one, every name cited is a
 # test here, and every inlined test is the file, to the letter. (Which
@@ -98,16 +114,7 @@ for cover in patches/linux-*/0000-cover-letter.patch; do
 	else
 		t_fail "$base cover letter: the litmus tests it cites exist" "no model/litmus/ file for:$missing"
 	fi
-	while read -r c; do
-		if [ -f "model/litmus/$c.litmus" ] &&
-			diff -q <(sed -n "/^C $c\$/,/^exists/p" "$cover") \
-				<(sed -n '1,/^exists/p' "model/litmus/$c.litmus") > /dev/null; then
-			t_pass "$base cover letter: $c inlined as model/litmus/$c.litmus has it"
-		else
-			t_fail "$base cover letter: $c inlined as model/litmus/$c.litmus has it" \
-				"the letter's copy differs from the file (or there is no file)"
-		fi
-	done < <(sed -n 's/^C \([a-z0-9-]*\)$/\1/p' "$cover")
+	check_inlined "$base cover letter" "$(cat "$cover")"
 done
 
 # In a series whose cover letter has that section, a patch carries below
@@ -137,15 +144,6 @@ for p in patches/linux-*/[0-9][0-9][0-9][0-9]-*.patch; do
 		t_fail "$base $name: below its ---, the litmus tests that back it:${want:- none}" \
 			"it carries: ${have:-none}"
 	fi
-	for c in $have; do
-		if [ -f "model/litmus/$c.litmus" ] &&
-			diff -q <(sed -n "/^C $c\$/,/^exists/p" <<< "$notes") \
-				<(sed -n '1,/^exists/p' "model/litmus/$c.litmus") > /dev/null; then
-			t_pass "$base $name: $c inlined as model/litmus/$c.litmus has it"
-		else
-			t_fail "$base $name: $c inlined as model/litmus/$c.litmus has it" \
-				"the patch's copy differs from the file (or there is no file)"
-		fi
-	done
+	check_inlined "$base $name" "$notes"
 done
 t_finish
