@@ -6,7 +6,8 @@
 # patch it lists changed (or the tree is missing). QS_BASE=7.3 first fetches
 # the newest linux-source-7.3 from the archive (trixie-backports, through
 # lab/archive.sh: the host's apt sources are not touched) into
-# $QS_CACHE/source.
+# $QS_CACHE/source. --stamp prints the stamp such a tree would have and
+# does nothing else.
 set -euo pipefail
 # shellcheck source=lab/env.sh
 . "$(dirname "$0")/env.sh"
@@ -106,6 +107,12 @@ apply_series() {
 
 main() {
 	local stamp tmp
+	if [ "${1:-}" = --stamp ]; then
+		# What the tree's .quietsync-stamp says when it is that of the
+		# tarball and patches named now (lab/build.sh compares).
+		source_stamp
+		return
+	fi
 	mkdir -p "$QS_BUILD"
 	# Suites side by side (tests/run.sh) ask for the same tree.
 	qs_lock "source$QS_BASE_SUFFIX${QS_SERIES_DIR:+-series}"
