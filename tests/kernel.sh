@@ -35,7 +35,8 @@ reused_in_another_clone() {
 	mkdir -p "$QS_BUILD/tests/kbuild-reuse"
 	cp "$QS_OBJ/.config" "$QS_BUILD/tests/kbuild-reuse/"
 	# shellcheck disable=SC2016 # the inner shell expands its own variables
-	unshare --mount --propagation private bash -c '
+	QS_ARCH=$QS_ARCH QS_CROSS_COMPILE=$QS_CROSS_COMPILE QS_IMAGE=$QS_IMAGE \
+		unshare --mount --propagation private bash -c '
 		set -euo pipefail
 		mount --bind "$1" "$2"
 		export QS_BUILD=$2 QS_SRC=$2/${3##*/} QS_OBJ=$2/tests/kbuild-reuse
@@ -48,7 +49,7 @@ reused_in_another_clone() {
 		out=$(make -C "$QS_OBJ" ARCH="$QS_ARCH" CROSS_COMPILE="$QS_CROSS_COMPILE" CC="ccache ${QS_CROSS_COMPILE}gcc" \
 			KBUILD_BUILD_USER=quietsync KBUILD_BUILD_HOST=lab "$(basename "$QS_IMAGE")" 2>&1) ||
 			{ echo "make failed: $(tail -n 3 <<< "$out" | tr "\n" " ")"; exit 0; }
-		built=$(grep -E "^  (CC|LD|AR|AS) " <<< "$out" | head -n 3 | tr "\n" " ")
+		built=$({ grep -E "^  (CC|LD|AR|AS) " <<< "$out" || true; } | head -n 3 | tr "\n" " ")
 		[ -z "$built" ] || { echo "make rebuilt: $built"; exit 0; }
 		cmp -s "$QS_OBJ/$QS_IMAGE" "$4/$QS_IMAGE" || { echo "the image differs from the build'"'"'s"; exit 0; }
 		echo "reused at another path: nothing left of the old one, make compiles nothing, the same image"
