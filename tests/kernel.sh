@@ -24,19 +24,30 @@ t_step "kernel built" lab/build.sh
 # a tree edited by hand (lab/build.sh).
 
 # reused_in_another_clone KEY: the kept build reused where another clone would
-# have it: this build directory bind-mounted at another path, in a mount
-# namespace of its own, its object directory a new one; then make there
-# compiles nothing, and no path of the clone that built it is left.
+# have it, later: this build directory bind-mounted at another path, in a
+# mount namespace of its own, its object directory a new one, from a cache
+# of its own holding a copy of the entry whose files all date from an hour
+# before this tree was patched (as another clone's older build would);
+# then make there compiles nothing, and no path of the clone that built it
+# is left.
 # shellcheck disable=SC2317 # called through t_expect
 reused_in_another_clone() {
-	local other
+	local other cache
 	other=$(mktemp -d)
+	cache=$(mktemp -d)
+	# t_expect runs this in a subshell of its own: the trap is its alone.
+	# shellcheck disable=SC2064 # the paths are known now
+	trap "rm -rf '$QS_BUILD/tests/kbuild-reuse' '$cache'; rmdir '$other' 2> /dev/null" EXIT
+	trap 'exit 1' HUP INT TERM
+	mkdir -p "$cache/kbuild"
+	cp -a "$QS_CACHE/kbuild/$1" "$cache/kbuild/"
+	find "$cache/kbuild/$1" -exec touch -h -d "@$(($(stat -c %Y "$QS_SRC/.quietsync-stamp") - 3600))" {} +
 	rm -rf "$QS_BUILD/tests/kbuild-reuse"
 	mkdir -p "$QS_BUILD/tests/kbuild-reuse"
 	cp "$QS_OBJ/.config" "$QS_BUILD/tests/kbuild-reuse/"
 	# shellcheck disable=SC2016 # the inner shell expands its own variables
-	QS_ARCH=$QS_ARCH QS_CROSS_COMPILE=$QS_CROSS_COMPILE QS_IMAGE=$QS_IMAGE \
-		unshare --mount --propagation private bash -c '
+	QS_ARCH=$QS_ARCH QS_CROSS_COMPILE=$QS_CROSS_COMPILE QS_IMAGE=$QS_IMAGE QS_CACHE=$cache \
+		CCACHE_DIR=$CCACHE_DIR unshare --mount --propagation private bash -c '
 		set -euo pipefail
 		mount --bind "$1" "$2"
 		export QS_BUILD=$2 QS_SRC=$2/${3##*/} QS_OBJ=$2/tests/kbuild-reuse
@@ -53,9 +64,7 @@ reused_in_another_clone() {
 		[ -z "$built" ] || { echo "make rebuilt: $built"; exit 0; }
 		cmp -s "$QS_OBJ/$QS_IMAGE" "$4/$QS_IMAGE" || { echo "the image differs from the build'"'"'s"; exit 0; }
 		echo "reused at another path: nothing left of the old one, make compiles nothing, the same image"
-	' bash "$(cd "$QS_BUILD" && pwd -P)" "$other" "$QS_SRC" "$(cd "$QS_OBJ" && pwd -P)" "$QS_CACHE/kbuild/$1"
-	rm -rf "$QS_BUILD/tests/kbuild-reuse"
-	rmdir "$other"
+	' bash "$(cd "$QS_BUILD" && pwd -P)" "$other" "$QS_SRC" "$(cd "$QS_OBJ" && pwd -P)" "$cache/kbuild/$1"
 }
 
 # plan_with_config_line: the plan for this tree with one more line in
