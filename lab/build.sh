@@ -92,11 +92,16 @@ why_not_reusable() {
 	[ -z "$changed" ] || echo "the tree changed after its patches: ${changed#"$QS_SRC"/}"
 }
 
+# The build and object directories' physical paths (kbuild writes those),
+# set by main.
+PHYS_BUILD=
+PHYS_OBJ=
+
 # kbuild_stamp KEY: what an object directory of that build in this clone
-# holds in .quietsync-kbuild: the key, then the build and object
-# directories' physical paths (kbuild writes those), a line each.
+# holds in .quietsync-kbuild: the key, then PHYS_BUILD and PHYS_OBJ, a
+# line each.
 kbuild_stamp() {
-	printf '%s\n%s\n%s\n' "$1" "$(cd "$QS_BUILD" && pwd -P)" "$(cd "$QS_OBJ" && pwd -P)"
+	printf '%s\n%s\n%s\n' "$1" "$PHYS_BUILD" "$PHYS_OBJ"
 }
 
 # The plan: "up to date KEY" (this object directory is that build),
@@ -124,14 +129,12 @@ plan() {
 # directory's, through placeholders (no path holds a control character),
 # so that a new path that holds an old one is not rewritten twice.
 rewrite_paths() {
-	local dir=$1 from_obj=$2 from_build=$3 to_obj to_build
-	to_obj=$(cd "$QS_OBJ" && pwd -P)
-	to_build=$(cd "$QS_BUILD" && pwd -P)
-	[ "$from_obj:$from_build" != "$to_obj:$to_build" ] || return 0
+	local dir=$1 from_obj=$2 from_build=$3
+	[ "$from_obj:$from_build" != "$PHYS_OBJ:$PHYS_BUILD" ] || return 0
 	{ grep -rlIZF -e "$from_obj/" -e "$from_build/" "$dir" || [ $? -eq 1 ]; } |
 		xargs -0 -r sed -i \
 			-e "s|$(sed_re "$from_obj/")|\x01O/|g" -e "s|$(sed_re "$from_build/")|\x01B/|g" \
-			-e "s|\x01O/|$(sed_repl "$to_obj/")|g" -e "s|\x01B/|$(sed_repl "$to_build/")|g"
+			-e "s|\x01O/|$(sed_repl "$PHYS_OBJ/")|g" -e "s|\x01B/|$(sed_repl "$PHYS_BUILD/")|g"
 }
 
 sed_re() {
@@ -170,7 +173,7 @@ reuse() {
 		rm -rf "$tmp"
 		return 1
 	fi
-	if [ "$from_build" != "$(cd "$QS_BUILD" && pwd -P)" ]; then
+	if [ "$from_build" != "$PHYS_BUILD" ]; then
 		left=$(grep -rlIF -e "$from_build/" "$tmp" | head -n 1)
 		if [ -n "$left" ]; then
 			qs_log "build: ${left#"$tmp"/} still names $from_build after the rewrite"
@@ -255,6 +258,8 @@ make_kernel() {
 main() {
 	local what key
 	[ -f "$QS_OBJ/.config" ] || qs_die "no $QS_OBJ/.config: run lab/config.sh first"
+	PHYS_BUILD=$(cd "$QS_BUILD" && pwd -P)
+	PHYS_OBJ=$(cd "$QS_OBJ" && pwd -P)
 	what=$(plan)
 	if [ "${1:-}" = --plan ]; then
 		echo "$what"
