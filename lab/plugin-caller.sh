@@ -2,8 +2,9 @@
 # The ranges qs-interference measures the caller's side of the sync by,
 # from an x86_64 kernel's vmlinux (the lab kernel's; Debian ships none):
 #   lab/plugin-caller.sh VMLINUX >> SYMS
-#   call START END NAME   the entry of tlb_remove_table_sync_one() and
-#                         tlb_remove_table_sync_flushed() (where it exists)
+#   call START END NAME   the entry of tlb_remove_table_sync_one() and of
+#                         the syncs after a flush, _after_flush() and
+#                         _shared_after_flush() (where they exist)
 #   ret START END NAME    the instruction after each direct call of one of
 #                         them: where the call returns to
 #   wait START END NAME   each spin-wait loop: a PAUSE and the branch back
@@ -39,7 +40,7 @@ trap 'rm -f "$dis" "$dis.all"' EXIT
 objdump -d --no-show-raw-insn "$vmlinux" > "$dis.all"
 # Only what the ranges need: headings, PAUSEs and what follows each,
 # branches, IRETQs, the sync's call sites and the instruction after each.
-grep -E -A1 '>:$|'$'\t''(pause|iretq|j[a-z]* +[0-9a-f]+ <|callq? +[0-9a-f]+ <tlb_remove_table_sync_(one|flushed)>)' \
+grep -E -A1 '>:$|'$'\t''(pause|iretq|j[a-z]* +[0-9a-f]+ <|callq? +[0-9a-f]+ <tlb_remove_table_sync_(one|after_flush|shared_after_flush)>)' \
 	"$dis.all" > "$dis" || true
 
 # Kernel text addresses need 64 bits, more than awk's doubles hold exactly:
@@ -55,7 +56,7 @@ function plus(s, n) { return sprintf("%s%08x", substr(s, 1, length(s) - 8), lo(s
 		table = ""
 	}
 	fn = substr($2, 2, length($2) - 3)
-	if (fn == "tlb_remove_table_sync_one" || fn == "tlb_remove_table_sync_flushed")
+	if (fn ~ /^tlb_remove_table_sync_(one|after_flush|shared_after_flush)$/)
 		printf "call %s %s %s\n", $1, plus($1, 1), fn
 	else if (fn ~ /^asm_(exc|sysvec)_/ || fn == "repeat_nmi")
 		printf "irq %s %s %s\n", $1, plus($1, 1), fn
@@ -77,7 +78,7 @@ function plus(s, n) { return sprintf("%s%08x", substr(s, 1, length(s) - 8), lo(s
 	split($0, f, "\t")
 	insn = f[2]
 	was_pause = after_pause; after_pause = 0
-	if (insn ~ /^callq? +[0-9a-f]+ <tlb_remove_table_sync_(one|flushed)>/) {
+	if (insn ~ /^callq? +[0-9a-f]+ <tlb_remove_table_sync_(one|after_flush|shared_after_flush)>/) {
 		ret_pending = fn
 		next
 	}

@@ -19,7 +19,7 @@
  *            sync: 0 none (the sync alone), 1 x86's native flush (IPI to
  *            CPU 1, which runs the mm, and wait), 2 a paravirt flush that
  *            skipped CPU 1 (a preempted vCPU: no IPI, no wait)
- *   WAITS    what the arch says of that flush (tlb_flush_waited_for_cpu(),
+ *   WAITS    what the arch says of that flush (tlb_flush_covers_cpu(),
  *            tlb_table_flush_implies_ipi_broadcast()): 1 "it waited for
  *            CPU 1", 0 "it did not" (arm64, paravirt)
  *

@@ -31,7 +31,7 @@
  * The caller's side: with the call, ret, wait, irq, iret and switch lines
  * of lab/plugin-caller.sh (from the lab kernel's vmlinux), each call of
  * the sync on a vCPU, from a block beginning at the entry of
- * tlb_remove_table_sync_one() or _flushed() to one beginning at a return
+ * tlb_remove_table_sync_one() or a sync after a flush to one beginning at a return
  * site, is measured in kernel instructions, leaving out the blocks of the
  * spin-wait loops, whose iterations count the host's scheduling, not the
  * work, and the interrupts the vCPU took meanwhile (from an interrupt or
