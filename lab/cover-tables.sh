@@ -18,8 +18,8 @@ table() {
 	jq -r --arg title "$2" "$1"' as $s | if $s == null then empty else
 		($s | to_entries[]) as $e
 		| ["broadcast", "mm", "kernel-state", "quiet", "quiet-flush", "flush-ipi", "rcu-exp", "rcu"] as $order
-		| {"broadcast": "broadcast (today)", "mm": "mm_cpumask (3/8, 6/8)", "kernel-state": "2023 rule",
-		   "quiet": "RCU rule (4/8)", "quiet-flush": "with the flush (5/8, 7/8)", "flush-ipi": "flush-ipi",
+		| {"broadcast": "broadcast (today)", "mm": "mm_cpumask only", "kernel-state": "2023 rule",
+		   "quiet": "RCU rule", "quiet-flush": "the series", "flush-ipi": "flush-ipi",
 		   "rcu-exp": "rcu-exp", "rcu": "rcu"} as $lbl
 		| "  \($title), \($e.key)" as $head
 		| (if ($head | length) < 34 then $head + (" " * (34 - ($head | length)))

@@ -128,7 +128,7 @@ for p in patches/linux-*/[0-9][0-9][0-9][0-9]-*.patch; do
 	name=$(basename "$p" .patch)
 	name=${name%%-*}
 	subject=$(sed -n '/^Subject: /,/^$/p' "$p" | tr '\n' ' ' |
-		sed -E 's/^Subject: \[PATCH[^]]*\] //; s/ +/ /g; s/ $//')
+		sed -E 's/^Subject: \[[^]]*\] //; s/ +/ /g; s/ $//')
 	notes=$(sed -n '/^---$/,/^diff --git/p' "$p")
 	want=''
 	for f in model/litmus/*.litmus; do

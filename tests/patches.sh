@@ -15,8 +15,8 @@ check_format() {
 	name=$(basename "$p")
 	if ! grep -Eq '^From [0-9a-f]{40} ' <<< "$(head -n 1 "$p")"; then
 		t_fail "$name is git format-patch output" "no 'From <sha>' first line"
-	elif ! grep -Eq '^Subject: \[PATCH [0-9]+/[0-9]+\] ' "$p"; then
-		t_fail "$name is git format-patch output" "no '[PATCH n/m]' subject"
+	elif ! grep -Eq '^Subject: \[(RFC )?PATCH [0-9]+/[0-9]+\] ' "$p"; then
+		t_fail "$name is git format-patch output" "no '[PATCH n/m]' or '[RFC PATCH n/m]' subject"
 	elif ! grep -q '^Signed-off-by: quietsync <' "$p"; then
 		t_fail "$name is git format-patch output" "no Signed-off-by: quietsync"
 	else
@@ -24,13 +24,15 @@ check_format() {
 	fi
 }
 
-# check_numbered PATCH N TOTAL: the subject is [PATCH N/TOTAL] (the cover
-# letter: N = 0).
+# check_numbered PATCH N TOTAL: the subject is [RFC PATCH N/TOTAL] (the
+# cover letter: N = 0). The series is an RFC: it is based on a Debian
+# release, not on mm-unstable, where Lance Yang's series touches the same
+# lines (docs/review.md).
 check_numbered() {
-	if grep -q "^Subject: \[PATCH $2/$3\] " "$1"; then
-		t_pass "$(basename "$1") is patch $2/$3"
+	if grep -q "^Subject: \[RFC PATCH $2/$3\] " "$1"; then
+		t_pass "$(basename "$1") is RFC patch $2/$3"
 	else
-		t_fail "$(basename "$1") is patch $2/$3" "$(grep -m1 '^Subject:' "$1")"
+		t_fail "$(basename "$1") is RFC patch $2/$3" "$(grep -m1 '^Subject:' "$1")"
 	fi
 }
 
