@@ -35,17 +35,20 @@ vmlinux=${1:?usage: lab/plugin-caller.sh VMLINUX}
 command -v objdump > /dev/null || { echo "error: objdump is missing: apt-get install binutils" >&2; exit 2; }
 command -v gawk > /dev/null || { echo "error: gawk is missing: apt-get install gawk" >&2; exit 2; }
 
+# The syncs whose entries and call sites are measured (an ERE).
+syncs='tlb_remove_table_sync_(one|after_flush|shared_after_flush)'
+
 dis=$(mktemp)
 trap 'rm -f "$dis" "$dis.all"' EXIT
 objdump -d --no-show-raw-insn "$vmlinux" > "$dis.all"
 # Only what the ranges need: headings, PAUSEs and what follows each,
 # branches, IRETQs, the sync's call sites and the instruction after each.
-grep -E -A1 '>:$|'$'\t''(pause|iretq|j[a-z]* +[0-9a-f]+ <|callq? +[0-9a-f]+ <tlb_remove_table_sync_(one|after_flush|shared_after_flush)>)' \
+grep -E -A1 '>:$|'$'\t''(pause|iretq|j[a-z]* +[0-9a-f]+ <|callq? +[0-9a-f]+ <'"$syncs"'>)' \
 	"$dis.all" > "$dis" || true
 
 # Kernel text addresses need 64 bits, more than awk's doubles hold exactly:
 # the arithmetic is on the low 32 bits (text never crosses a 4 GiB line).
-gawk '
+gawk -v syncs="$syncs" '
 function lo(s) { return strtonum("0x" substr(s, length(s) - 7)) }
 function plus(s, n) { return sprintf("%s%08x", substr(s, 1, length(s) - 8), lo(s) + n) }
 /^--$/ { after_pause = 0; next }
@@ -56,7 +59,7 @@ function plus(s, n) { return sprintf("%s%08x", substr(s, 1, length(s) - 8), lo(s
 		table = ""
 	}
 	fn = substr($2, 2, length($2) - 3)
-	if (fn ~ /^tlb_remove_table_sync_(one|after_flush|shared_after_flush)$/)
+	if (fn ~ ("^" syncs "$"))
 		printf "call %s %s %s\n", $1, plus($1, 1), fn
 	else if (fn ~ /^asm_(exc|sysvec)_/ || fn == "repeat_nmi")
 		printf "irq %s %s %s\n", $1, plus($1, 1), fn
@@ -78,7 +81,7 @@ function plus(s, n) { return sprintf("%s%08x", substr(s, 1, length(s) - 8), lo(s
 	split($0, f, "\t")
 	insn = f[2]
 	was_pause = after_pause; after_pause = 0
-	if (insn ~ /^callq? +[0-9a-f]+ <tlb_remove_table_sync_(one|after_flush|shared_after_flush)>/) {
+	if (insn ~ ("^callq? +[0-9a-f]+ <" syncs ">")) {
 		ret_pending = fn
 		next
 	}

@@ -29,15 +29,16 @@
  * reads count and the window does not).
  *
  * The caller's side: with the call, ret, wait, irq, iret and switch lines
- * of lab/plugin-caller.sh (from the lab kernel's vmlinux), each call of
- * the sync on a vCPU, from a block beginning at the entry of
- * tlb_remove_table_sync_one() or a sync after a flush to one beginning at a return
- * site, is measured in kernel instructions, leaving out the blocks of the
- * spin-wait loops, whose iterations count the host's scheduling, not the
- * work, and the interrupts the vCPU took meanwhile (from an interrupt or
- * exception entry to an interrupt return's IRETQ), which are not the
- * call's. A call during which the vCPU halted, switched context or ran user
- * space (it slept: the rcu policies) is counted, not measured.
+ * of lab/plugin-caller.sh (from the lab kernel's vmlinux), each call of the
+ * sync on a vCPU, from a block beginning at the entry of
+ * tlb_remove_table_sync_one() or of a sync after a flush to one beginning
+ * at a return site, is measured in kernel instructions, leaving out the
+ * blocks of the spin-wait loops, whose iterations count the host's
+ * scheduling, not the work, and the interrupts the vCPU took meanwhile
+ * (from an interrupt or exception entry to an interrupt return's IRETQ),
+ * which are not the call's. A call during which the vCPU halted, switched
+ * context or ran user space (it slept: the rcu policies) is counted, not
+ * measured.
  *
  * Arguments: out=FILE (the results, written at exit), syms=FILE (lines
  * "KIND START END NAME", START and END hex, KIND: sync|flush|tick, a
